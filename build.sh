@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# SLL build: apt packages, musl sysroot of our dependencies, slinit, SL kernel, sll.efi.
+# Every step is incremental (stamp files under build/) and safe to re-run.
+#
+#   ./build.sh            everything up to build/sll.efi
+#   ./build.sh STEP...    only these steps (packages sysroot slinit kconfig kernel image)
+#
+# Environment:
+#   BUILD=DIR             output directory (default: build/ in the tree)
+#   KERNEL_SRC=DIR        a (TrenchBoot) kernel tree to use instead of Debian's linux-source-6.1
+#   KCONFIG_FRAGMENTS=..  fragments to merge: names in kernel-config/ or paths
+#                         (default: base qemu hw)
+#   SL_CMDLINE=STR        extra built-in kernel command line
+#   JOBS=N                parallel jobs (default: nproc)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${BUILD:-$ROOT/build}
+mkdir -p "$BUILD"
+BUILD=$(cd "$BUILD" && pwd)
+SYSROOT=$BUILD/sysroot
+STAMPS=$BUILD/stamps
+DEPSRC=$BUILD/deps
+KDIR=$BUILD/kernel
+JOBS=${JOBS:-$(nproc)}
+KCONFIG_FRAGMENTS=${KCONFIG_FRAGMENTS:-base qemu hw}
+DEBIAN_SUITE=trixie
+
+# The built-in command line. tpm_tis.locality=2 comes from kernel-config/patches/0001:
+# PID 1 must extend PCRs 17-22, which the TPM only accepts from locality 2. Under OVMF
+# the firmware passes no command line, so it has to be built in.
+SL_BUILTIN_CMDLINE="console=ttyS0,115200 tpm_tis.locality=2${SL_CMDLINE:+ $SL_CMDLINE}"
+
+# Fixed build identity so two builds of the same tree give the same bytes (PCR 17).
+export KBUILD_BUILD_TIMESTAMP="1970-01-01 00:00:00 UTC"
+export KBUILD_BUILD_USER=sll KBUILD_BUILD_HOST=sll KBUILD_BUILD_VERSION=1
+export SOURCE_DATE_EPOCH=0 LC_ALL=C TZ=UTC
+
+APT_PACKAGES=(
+	build-essential musl-tools pkg-config bc bison flex cpio xz-utils kmod patch
+	libelf-dev libssl-dev dpkg-dev ccache
+	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
+	linux-source-6.1 linux-image-amd64
+	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools python3 openssl
+	nettle-dev libjson-c-dev mtools dosfstools e2fsprogs
+)
+
+log() { printf 'build: %s\n' "$*" >&2; }
+die() { printf 'build: FAILED: %s\n' "$*" >&2; exit 1; }
+
+# --- step: packages --------------------------------------------------------------------
+add_debian_source_entry() {
+	# Sources of trixie (Debian's current stable): bookworm's no longer all served.
+	if ! grep -rqs "^Types:.*deb-src" /etc/apt/sources.list.d/ ||
+		! grep -rqsE "^Suites:.*\b$DEBIAN_SUITE\b" /etc/apt/sources.list.d/*.sources; then
+		log "adding deb-src entry for $DEBIAN_SUITE"
+		cat >/etc/apt/sources.list.d/sll-$DEBIAN_SUITE-src.sources <<-EOF
+			Types: deb-src
+			URIs: http://deb.debian.org/debian
+			Suites: $DEBIAN_SUITE
+			Components: main
+			Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOF
+		return 0
+	fi
+	return 1
+}
+
+step_packages() {
+	local missing=() p new_src=0
+	for p in "${APT_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	add_debian_source_entry && new_src=1
+	if ((${#missing[@]} == 0 && new_src == 0)); then
+		return
+	fi
+	[ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}): run build.sh as root"
+	log "apt-get update"
+	apt-get update -q >/dev/null
+	if ((${#missing[@]})); then
+		log "installing ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			"${missing[@]}" >/dev/null
+	fi
+}
+
+# --- step: sources (Debian source packages of the sysroot libraries) --------------------
+# Prints the directory of the unpacked source of PKG at the version DEBIAN_SUITE has.
+unpack_debian_source() {
+	local pkg=$1 dsc_name ver dir dl
+	dsc_name=$(apt-get source --print-uris -qq "$pkg/$DEBIAN_SUITE" 2>/dev/null |
+		awk '$2 ~ /\.dsc$/ { print $2; exit }')
+	[ -n "$dsc_name" ] || die "$pkg: no source package in $DEBIAN_SUITE (apt-get update?)"
+	ver=${dsc_name#"${pkg}_"} ver=${ver%.dsc}
+	dir=$DEPSRC/$pkg-$ver
+	if [ ! -f "$dir/.unpacked" ]; then
+		dl=$DEPSRC/dl/$pkg-$ver
+		rm -rf "$dir" && mkdir -p "$dl"
+		# apt verifies every file against the signed Sources index.
+		(cd "$dl" && apt-get source -q --download-only "$pkg/$DEBIAN_SUITE") \
+			>"$dl.log" 2>&1 ||
+			log "$pkg: some files of the source package could not be fetched"
+		local dsc=$dl/$dsc_name
+		[ -f "$dsc" ] || die "$pkg: $dsc not downloaded"
+		if ! dpkg-source --no-check -x "$dsc" "$dir" >>"$dl.log" 2>&1; then
+			# Debian's mirror sometimes lacks the packaging tarball (json-c 0.18+ds-1):
+			# fall back to the verified upstream tarball alone.
+			local orig
+			orig=$(ls "$dl"/*.orig.tar.* 2>/dev/null | head -n1)
+			[ -n "$orig" ] || die "$pkg: neither the full source package nor its orig tarball"
+			log "$pkg: packaging tarball missing, using the upstream tarball $(basename "$orig")"
+			rm -rf "$dir" && mkdir -p "$dir"
+			tar -xf "$orig" -C "$dir" --strip-components=1
+		fi
+		touch "$dir/.unpacked"
+	fi
+	printf '%s\n' "$dir"
+}
+
+# --- step: sysroot ----------------------------------------------------------------------
+musl_env() {
+	export CC="musl-gcc" AR=ar RANLIB=ranlib
+	export CFLAGS="-Os -ffunction-sections -fdata-sections -isystem $SYSROOT/kernel-headers/include"
+	export CPPFLAGS="-isystem $SYSROOT/kernel-headers/include"
+	export PKG_CONFIG_LIBDIR=$SYSROOT/lib/pkgconfig PKG_CONFIG_PATH=
+	export PKG_CONFIG_SYSROOT_DIR=
+}
+
+# Runs "build_dep_NAME SRCDIR" once per source version.
+with_stamp() {
+	local name=$1 dir=$2 stamp
+	stamp=$STAMPS/dep-$name-$(basename "$dir")
+	[ -f "$stamp" ] && return
+	log "building $name ($(basename "$dir")) with musl"
+	rm -f "$STAMPS"/dep-"$name"-*
+	("build_dep_$name" "$dir") >"$BUILD/log-$name.txt" 2>&1 ||
+		die "$name: build failed, see $BUILD/log-$name.txt"
+	touch "$stamp"
+}
+
+build_dep_kernel_headers() {
+	# musl-gcc has no <linux/*.h>; util-linux and slinit need them.
+	make -C "$1" O="$DEPSRC/kheaders-obj" ARCH=x86 \
+		INSTALL_HDR_PATH="$SYSROOT/kernel-headers" headers_install
+}
+
+build_dep_json_c() {
+	local b=$DEPSRC/json-c-build
+	rm -rf "$b"
+	cmake -S "$1" -B "$b" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=musl-gcc \
+		-DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_INSTALL_PREFIX="$SYSROOT" \
+		-DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON \
+		-DDISABLE_EXTRA_LIBS=ON -DBUILD_TESTING=OFF -DBUILD_APPS=OFF
+	cmake --build "$b" -j "$JOBS"
+	cmake --install "$b"
+}
+
+build_dep_nettle() {
+	cd "$1"
+	[ -f Makefile ] && make distclean || true
+	./configure --host=x86_64-linux-musl --prefix=/ --libdir=/lib --enable-fat \
+		--enable-mini-gmp --disable-shared --disable-documentation --disable-openssl
+	make -j "$JOBS"
+	make DESTDIR="$SYSROOT" install
+}
+
+build_dep_tpm2_tss() {
+	cd "$1"
+	[ -f configure ] || ./bootstrap
+	[ -f Makefile ] && make distclean || true
+	# Only marshalling, the SAPI and the device TCTI: slinit talks to /dev/tpm*.
+	./configure --host=x86_64-linux-musl --prefix=/ --libdir=/lib \
+		--disable-shared --enable-static --enable-nodl --with-crypto=none \
+		--disable-esys --disable-fapi --disable-policy --disable-doxygen-doc \
+		--disable-tcti-mssim --disable-tcti-swtpm --disable-tcti-pcap \
+		--disable-tcti-libtpms --disable-tcti-cmd --disable-tcti-spi-helper \
+		--disable-tcti-spi-ltt2go --disable-tcti-spi-ftdi --disable-tcti-i2c-helper \
+		--disable-tcti-i2c-ftdi --disable-defaultflags --disable-weakcrypto \
+		--with-udevrulesdir=/lib/udev/rules.d --with-runstatedir=/run \
+		--with-sysusersdir=/lib/sysusers.d --with-tmpfilesdir=/lib/tmpfiles.d
+	make -j "$JOBS"
+	# A plain install tries to create a tss user; DESTDIR avoids touching the host.
+	make DESTDIR="$SYSROOT" install
+}
+
+build_dep_libblkid() {
+	cd "$1"
+	[ -f Makefile ] && make distclean || true
+	# Debian's patches touch Makefile.am files of programs we do not build; keep the
+	# shipped autotools output current instead of requiring the exact automake version.
+	touch aclocal.m4 && sleep 1 && touch configure config.h.in &&
+		find . -name Makefile.in -exec touch {} +
+	./configure --host=x86_64-linux-musl --prefix=/ --libdir=/lib \
+		--disable-all-programs --enable-libblkid --disable-shared --enable-static \
+		--disable-nls --without-python --without-systemd --without-udev \
+		--without-readline --without-ncursesw --without-ncurses --without-tinfo \
+		--without-libz --without-btrfs --without-cryptsetup --disable-bash-completion \
+		--disable-asciidoc --disable-poman
+	make -j "$JOBS"
+	make DESTDIR="$SYSROOT" install
+}
+
+step_sysroot() {
+	local ksrc json_c nettle tss util_linux
+	mkdir -p "$SYSROOT" "$STAMPS" "$DEPSRC"
+	# Assignments, not arguments, so that a failure inside $(...) stops the build.
+	ksrc=$(kernel_source)
+	json_c=$(unpack_debian_source json-c)
+	nettle=$(unpack_debian_source nettle)
+	tss=$(unpack_debian_source tpm2-tss)
+	util_linux=$(unpack_debian_source util-linux)
+	with_stamp kernel_headers "$ksrc"
+	musl_env
+	with_stamp json_c "$json_c"
+	with_stamp nettle "$nettle"
+	with_stamp tpm2_tss "$tss"
+	with_stamp libblkid "$util_linux"
+}
+
+# --- step: kernel -----------------------------------------------------------------------
+# Prints the kernel source tree: KERNEL_SRC, or Debian's linux-source-6.1 unpacked and
+# patched with kernel-config/patches (re-unpacked when the patch set changes).
+kernel_source() {
+	if [ -n "${KERNEL_SRC:-}" ]; then
+		(cd "$KERNEL_SRC" && pwd)
+		return
+	fi
+	local tarball=/usr/src/linux-source-6.1.tar.xz id src=$KDIR/src
+	[ -f "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.1)"
+	id=$( (stat -c '%s %Y' "$tarball"; cat "$ROOT"/kernel-config/patches/*.patch 2>/dev/null) |
+		sha256sum | cut -c1-16)
+	if [ "$(cat "$src/.sll-id" 2>/dev/null)" != "$id" ]; then
+		log "unpacking linux-source-6.1 and applying kernel-config/patches"
+		rm -rf "$src" && mkdir -p "$src"
+		tar -xf "$tarball" -C "$src" --strip-components=1
+		local p
+		for p in "$ROOT"/kernel-config/patches/*.patch; do
+			[ -e "$p" ] || continue
+			patch -d "$src" -p1 --forward --quiet <"$p" >&2 ||
+				die "kernel patch $(basename "$p") does not apply"
+		done
+		printf '%s\n' "$id" >"$src/.sll-id"
+	fi
+	printf '%s\n' "$src"
+}
+
+# Fails naming every symbol a fragment sets that the final .config does not have as asked.
+check_kernel_config() {
+	local config=$1 frag line sym want have bad=()
+	shift
+	for frag in "$@"; do
+		while IFS= read -r line; do
+			case "$line" in
+			CONFIG_*=*) sym=${line%%=*} want=${line#*=} ;;
+			"# CONFIG_"*" is not set") sym=${line#\# } sym=${sym%% *} want=n ;;
+			*) continue ;;
+			esac
+			have=$(grep -E "^$sym=" "$config" | head -n1 | cut -d= -f2-)
+			[ -n "$have" ] || have=n
+			[ "$have" = "$want" ] || bad+=("$sym=$want (got $have, from $(basename "$frag"))")
+		done <"$frag"
+	done
+	if ((${#bad[@]})); then
+		printf 'build: FAILED: kernel config: symbol not set as requested: %s\n' "${bad[@]}" >&2
+		printf 'build: a dependency of these symbols is missing from kernel-config/*.config\n' >&2
+		return 1
+	fi
+}
+
+kernel_fragments() {
+	local f
+	for f in $KCONFIG_FRAGMENTS; do
+		case "$f" in
+		*/*) [ -f "$f" ] || die "kernel config fragment $f not found"
+			printf '%s\n' "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" ;;
+		*) [ -f "$ROOT/kernel-config/$f.config" ] || die "kernel-config/$f.config not found"
+			printf '%s\n' "$ROOT/kernel-config/$f.config" ;;
+		esac
+	done
+	if [ -n "${KERNEL_SRC:-}" ]; then
+		printf '%s\n' "$ROOT/kernel-config/securelaunch.config"
+	fi
+}
+
+# Writes the generated fragment: built-in initramfs list and command line.
+write_generated_fragment() {
+	local out=$KDIR/generated.config tmp
+	tmp=$(mktemp)
+	cat >"$tmp" <<-EOF
+		# Generated by build.sh: paths of this build and the built-in command line.
+		CONFIG_INITRAMFS_SOURCE="$KDIR/sl.list"
+		CONFIG_CMDLINE="$SL_BUILTIN_CMDLINE"
+	EOF
+	replace_if_changed "$tmp" "$out"
+}
+
+# Keeps OUT's mtime when its content does not change, so make does not rebuild for nothing.
+replace_if_changed() {
+	if cmp -s "$1" "$2"; then rm -f "$1"; else mv -f "$1" "$2"; fi
+}
+
+configure_kernel() {
+	local src=$1 obj=$KDIR/obj frags=() want
+	mapfile -t frags < <(kernel_fragments)
+	frags+=("$KDIR/generated.config")
+	want=$( (cat "${frags[@]}"; echo "$src") | sha256sum | cut -c1-16)
+	if [ -f "$obj/.config" ] && [ "$(cat "$KDIR/.config-id" 2>/dev/null)" = "$want" ]; then
+		return
+	fi
+	log "configuring kernel: tinyconfig + ${frags[*]##*/}"
+	mkdir -p "$obj"
+	make -C "$src" O="$obj" ARCH=x86_64 tinyconfig >/dev/null
+	(cd "$obj" && KCONFIG_CONFIG=.config "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" \
+		.config "${frags[@]}" >/dev/null)
+	make -C "$src" O="$obj" ARCH=x86_64 olddefconfig >/dev/null
+	check_kernel_config "$obj/.config" "${frags[@]}" || {
+		rm -f "$KDIR/.config-id"
+		exit 1
+	}
+	printf '%s\n' "$want" >"$KDIR/.config-id"
+}
+
+# The list must not be named *.cpio.*: kbuild would embed such a file as compressed cpio data.
+write_initramfs_list() {
+	local tmp
+	tmp=$(mktemp)
+	sed -e "s|@SLINIT@|$BUILD/slinit|g" "$ROOT/initramfs/sl.list" >"$tmp"
+	replace_if_changed "$tmp" "$KDIR/sl.list"
+}
+
+step_kconfig() {
+	local src
+	mkdir -p "$KDIR"
+	src=$(kernel_source)
+	write_initramfs_list
+	write_generated_fragment
+	configure_kernel "$src"
+}
+
+step_kernel() {
+	local src
+	[ -f "$BUILD/slinit" ] || die "build/slinit missing: run the slinit step first"
+	step_kconfig
+	src=$(kernel_source)
+	log "building SL kernel (incremental)"
+	local cc=gcc
+	command -v ccache >/dev/null && [ -z "${CCACHE_DISABLE:-}" ] && cc="ccache gcc"
+	make -C "$src" O="$KDIR/obj" ARCH=x86_64 CC="$cc" -j "$JOBS" bzImage \
+		>"$BUILD/log-kernel.txt" 2>&1 || {
+		tail -n 30 "$BUILD/log-kernel.txt" >&2
+		die "kernel build failed, see $BUILD/log-kernel.txt"
+	}
+}
+
+# --- step: slinit -----------------------------------------------------------------------
+step_slinit() {
+	make -C "$ROOT" --no-print-directory BUILD="$BUILD" "$BUILD/slinit"
+}
+
+# --- step: image ------------------------------------------------------------------------
+step_image() {
+	local img=$KDIR/obj/arch/x86/boot/bzImage
+	[ -f "$img" ] || die "$img missing: run the kernel step first"
+	cp -f "$img" "$BUILD/sll.efi.tmp" && mv -f "$BUILD/sll.efi.tmp" "$BUILD/sll.efi"
+	printf 'sll.efi   %8d bytes  sha256 %s\n' "$(stat -c %s "$BUILD/sll.efi")" \
+		"$(sha256sum "$BUILD/sll.efi" | cut -d' ' -f1)"
+	printf 'slinit    %8d bytes\n' "$(stat -c %s "$BUILD/slinit")"
+}
+
+main() {
+	local steps=("$@") s
+	((${#steps[@]})) || steps=(packages sysroot slinit kernel image)
+	for s in "${steps[@]}"; do
+		case "$s" in
+		packages | sysroot | slinit | kconfig | kernel | image) "step_$s" ;;
+		*) die "unknown step '$s' (packages sysroot slinit kconfig kernel image)" ;;
+		esac
+	done
+}
+
+main "$@"

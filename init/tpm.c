@@ -1,0 +1,195 @@
+/* TPM access for slinit over tpm2-tss (SAPI + device TCTI): banks, PCR read, PCR extend. */
+#include "tpm.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_sys.h>
+#include <tss2/tss2_tcti_device.h>
+
+struct tpm {
+	const char *device;
+	TSS2_TCTI_CONTEXT *tcti;
+	TSS2_SYS_CONTEXT *sys;
+	TSS2_RC last_rc;
+	char last_error[160];
+};
+
+static const char *const tpm_devices[] = { "/dev/tpmrm0", "/dev/tpm0" };
+
+/* Records a failed TSS call and maps it to an errno for the caller. */
+static int tpm_fail(struct tpm *tpm, const char *call, TSS2_RC rc)
+{
+	tpm->last_rc = rc;
+	snprintf(tpm->last_error, sizeof(tpm->last_error), "%s: %s (0x%x)", call,
+		 Tss2_RC_Decode(rc), rc);
+	return -EIO;
+}
+
+static int tpm_open_device(const char *device, struct tpm **ret_tpm)
+{
+	struct tpm *tpm;
+	size_t size = 0;
+	TSS2_RC rc;
+
+	tpm = calloc(1, sizeof(*tpm));
+	if (!tpm)
+		return -ENOMEM;
+	tpm->device = device;
+
+	/* tpm2-tss contexts are sized first, then allocated, then initialised. */
+	rc = Tss2_Tcti_Device_Init(NULL, &size, device);
+	if (rc == TSS2_RC_SUCCESS && (tpm->tcti = calloc(1, size)))
+		rc = Tss2_Tcti_Device_Init(tpm->tcti, &size, device);
+	if (!tpm->tcti || rc != TSS2_RC_SUCCESS) {
+		free(tpm->tcti);
+		free(tpm);
+		return -ENODEV;
+	}
+
+	TSS2_ABI_VERSION abi = TSS2_ABI_VERSION_CURRENT;
+	size = Tss2_Sys_GetContextSize(0);
+	tpm->sys = calloc(1, size);
+	if (!tpm->sys) {
+		tpm_close(tpm);
+		return -ENOMEM;
+	}
+	rc = Tss2_Sys_Initialize(tpm->sys, size, tpm->tcti, &abi);
+	if (rc != TSS2_RC_SUCCESS) {
+		free(tpm->sys);
+		tpm->sys = NULL;
+		tpm_close(tpm);
+		return -EIO;
+	}
+	*ret_tpm = tpm;
+	return 0;
+}
+
+int tpm_open(struct tpm **ret_tpm)
+{
+	for (size_t i = 0; i < sizeof(tpm_devices) / sizeof(tpm_devices[0]); i++)
+		if (tpm_open_device(tpm_devices[i], ret_tpm) == 0)
+			return 0;
+	return -ENODEV;
+}
+
+void tpm_close(struct tpm *tpm)
+{
+	if (!tpm)
+		return;
+	if (tpm->sys) {
+		Tss2_Sys_Finalize(tpm->sys);
+		free(tpm->sys);
+	}
+	if (tpm->tcti) {
+		Tss2_Tcti_Finalize(tpm->tcti);
+		free(tpm->tcti);
+	}
+	free(tpm);
+}
+
+const char *tpm_device(const struct tpm *tpm)
+{
+	return tpm->device;
+}
+
+const char *tpm_last_error(const struct tpm *tpm)
+{
+	return tpm->last_error;
+}
+
+int tpm_active_banks(struct tpm *tpm, unsigned *ret_banks)
+{
+	TPMS_CAPABILITY_DATA cap = { 0 };
+	TPMI_YES_NO more = 0;
+	unsigned banks = 0;
+	TSS2_RC rc;
+
+	rc = Tss2_Sys_GetCapability(tpm->sys, NULL, TPM2_CAP_PCRS, 0, TPM2_NUM_PCR_BANKS, &more,
+				    &cap, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, "TPM2_GetCapability(PCRS)", rc);
+
+	const TPML_PCR_SELECTION *sel = &cap.data.assignedPCR;
+	for (uint32_t i = 0; i < sel->count && i < TPM2_NUM_PCR_BANKS; i++) {
+		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
+		bool allocated = false;
+		enum hash_alg alg;
+
+		for (unsigned b = 0; b < s->sizeofSelect && b < sizeof(s->pcrSelect); b++)
+			allocated |= s->pcrSelect[b] != 0;
+		if (!allocated)
+			continue;
+		if (hash_alg_from_tpm_id(s->hash, &alg) < 0) {
+			snprintf(tpm->last_error, sizeof(tpm->last_error),
+				 "active PCR bank with unsupported hash algorithm 0x%04x", s->hash);
+			return -EOPNOTSUPP;
+		}
+		banks |= HASH_BANK(alg);
+	}
+	if (!banks) {
+		snprintf(tpm->last_error, sizeof(tpm->last_error), "no active PCR bank");
+		return -ENODATA;
+	}
+	*ret_banks = banks;
+	return 0;
+}
+
+int tpm_pcr_read(struct tpm *tpm, enum hash_alg alg, unsigned pcr, uint8_t ret_value[HASH_MAX_SIZE])
+{
+	TPML_PCR_SELECTION in = { .count = 1 };
+	TPML_PCR_SELECTION out = { 0 };
+	TPML_DIGEST values = { 0 };
+	UINT32 update_counter;
+	TSS2_RC rc;
+
+	if (pcr >= TPM2_MAX_PCRS)
+		return -EINVAL;
+	in.pcrSelections[0].hash = hash_alg_tpm_id(alg);
+	in.pcrSelections[0].sizeofSelect = 3;
+	in.pcrSelections[0].pcrSelect[pcr / 8] = (uint8_t)(1u << (pcr % 8));
+
+	rc = Tss2_Sys_PCR_Read(tpm->sys, NULL, &in, &update_counter, &out, &values, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, "TPM2_PCR_Read", rc);
+	if (values.count != 1 || values.digests[0].size != hash_alg_size(alg)) {
+		snprintf(tpm->last_error, sizeof(tpm->last_error),
+			 "TPM2_PCR_Read: PCR %u %s not returned", pcr, hash_alg_name(alg));
+		return -EIO;
+	}
+	memcpy(ret_value, values.digests[0].buffer, values.digests[0].size);
+	return 0;
+}
+
+int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *digests)
+{
+	/* PCRs need no authorisation value: an empty password session. */
+	TSS2L_SYS_AUTH_COMMAND auth = {
+		.count = 1,
+		.auths = { { .sessionHandle = TPM2_RH_PW } },
+	};
+	TSS2L_SYS_AUTH_RESPONSE auth_rsp = { 0 };
+	TPML_DIGEST_VALUES values = { 0 };
+	TSS2_RC rc;
+
+	if (pcr >= TPM2_MAX_PCRS)
+		return -EINVAL;
+	for (int a = 0; a < HASH_ALG_COUNT; a++) {
+		if (!(digests->banks & HASH_BANK(a)))
+			continue;
+		TPMT_HA *ha = &values.digests[values.count++];
+		ha->hashAlg = hash_alg_tpm_id((enum hash_alg)a);
+		memcpy(&ha->digest, digests->d[a], hash_alg_size((enum hash_alg)a));
+	}
+	if (values.count == 0)
+		return -EINVAL;
+
+	rc = Tss2_Sys_PCR_Extend(tpm->sys, pcr, &auth, &values, &auth_rsp);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, "TPM2_PCR_Extend", rc);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* TPM access for slinit over tpm2-tss (SAPI + device TCTI): banks, PCR read, PCR extend. */
+#pragma once
+
+#include <stdint.h>
+
+#include "digest.h"
+
+struct tpm;
+
+/* Opens /dev/tpmrm0, else /dev/tpm0. 0, or -ENODEV when there is no TPM. */
+int tpm_open(struct tpm **ret_tpm);
+void tpm_close(struct tpm *tpm);
+const char *tpm_device(const struct tpm *tpm);
+
+/* Why the last call failed, decoded from the TPM response code (or "" if it was not the TPM). */
+const char *tpm_last_error(const struct tpm *tpm);
+
+/* Banks with at least one PCR allocated. -EOPNOTSUPP if an active bank uses an algorithm
+ * slinit cannot hash: such a bank could not be extended, so it must not be ignored. */
+int tpm_active_banks(struct tpm *tpm, unsigned *ret_banks);
+
+int tpm_pcr_read(struct tpm *tpm, enum hash_alg alg, unsigned pcr, uint8_t ret_value[HASH_MAX_SIZE]);
+
+/* One TPM2_PCR_Extend carrying a digest for every bank in digests->banks. */
+int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *digests);

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Boot an SL image in QEMU (TCG) with a TPM 2.0 (swtpm) behind the DRTM
+# simulation relay (drtm-relay.py), and capture the serial console in a log.
+#
+# Chain:  QEMU tpm-tis -> tpm-emulator chardev -> drtm-relay.py -> swtpm ctrl
+#         (TPM commands then flow over a socketpair fd QEMU hands to swtpm)
+#
+# The log is the pure serial console; harness messages go to stderr.
+# Exit status: QEMU's (guest poweroff -> 0), 124 on timeout, 2 on usage
+# errors, 125 if swtpm or the relay fail (e.g. the simulated DRTM failed).
+set -euo pipefail
+
+usage() {
+    cat >&2 <<EOF
+usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
+  --kernel IMG       image to boot (bzImage); also measured as the DRTM image
+  --log FILE         serial console log
+  --timeout SEC      kill QEMU after SEC seconds, exit 124 (default 120)
+  --banks LIST       PCR banks of the fresh TPM (default sha1,sha256)
+  --append STR       kernel command line (default: the image's built-in one)
+  --initrd FILE      initramfs
+  --drive FILE       raw disk image as virtio-blk (repeatable)
+  --no-drtm          relay in pass-through mode: no simulated dynamic launch
+  --no-tpm           no TPM at all (no swtpm, no relay)
+  --tpm-state DIR    keep the swtpm state in DIR (reused if it holds a TPM 2)
+  --relay-log FILE   log the TPM control commands the relay sees
+  --console          also echo the serial console to stdout
+EOF
+    exit 2
+}
+msg() { echo "boot-qemu: $*" >&2; }
+die() { msg "$*"; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+relay_py=$here/drtm-relay.py
+
+kernel='' log='' timeout=120 banks=sha1,sha256 append='' have_append=0
+drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 relay_log='' extra=()
+while (($#)); do
+    case $1 in
+        --kernel) kernel=${2?}; shift 2 ;;
+        --log) log=${2?}; shift 2 ;;
+        --timeout) timeout=${2?}; shift 2 ;;
+        --banks) banks=${2?}; shift 2 ;;
+        --append) append=${2?}; have_append=1; shift 2 ;;
+        --initrd) initrd=${2?}; shift 2 ;;
+        --drive) drives+=("${2?}"); shift 2 ;;
+        --tpm-state) tpm_state=${2?}; shift 2 ;;
+        --relay-log) relay_log=${2?}; shift 2 ;;
+        --no-drtm) drtm=0; shift ;;
+        --no-tpm) tpm=0; shift ;;
+        --console) console=1; shift ;;
+        --) shift; extra=("$@"); break ;;
+        -h|--help) usage ;;
+        *) msg "unknown option: $1"; usage ;;
+    esac
+done
+[[ -n $kernel && -n $log ]] || usage
+[[ -f $kernel ]] || die "no such image: $kernel"
+[[ -z $initrd || -f $initrd ]] || die "no such initrd: $initrd"
+for d in "${drives[@]}"; do [[ -f $d ]] || die "no such drive: $d"; done
+[[ $timeout =~ ^[0-9]+$ ]] || die "bad --timeout: $timeout"
+
+# QEMU option values: a literal comma is written as ",,".
+qarg() { printf '%s' "${1//,/,,}"; }
+
+tmp=$(mktemp -d -t boot-qemu.XXXXXX)
+qemu_pid='' relay_pid='' swtpm_pid='' timer_pid=''
+
+# Both functions run from the EXIT trap.
+# shellcheck disable=SC2317
+stop() {   # stop one background process: TERM, then KILL after 5 s
+    local pid=$1 i
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+# shellcheck disable=SC2317
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    # QEMU first: on exit it sends CMD_SHUTDOWN down the control channel.
+    stop "$qemu_pid"; stop "$relay_pid"; stop "$swtpm_pid"; stop "$timer_pid"
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+qemu_tpm=()
+if ((tpm)); then
+    state=${tpm_state:-$tmp/state}
+    mkdir -p "$state"
+    if [[ -e $state/tpm2-00.permall ]]; then
+        msg "reusing TPM state in $state (--banks ignored)"
+    else
+        swtpm_setup --tpm2 --tpmstate "$state" --pcr-banks "$banks" \
+            >"$tmp/swtpm_setup.log" 2>&1 ||
+            { cat "$tmp/swtpm_setup.log" >&2; die "swtpm_setup failed"; }
+    fi
+    # No --flags startup-*/not-need-init: QEMU sends CMD_INIT on machine
+    # reset and the firmware (SeaBIOS) issues TPM2_Startup itself.
+    swtpm socket --tpm2 --tpmstate "dir=$state" \
+        --ctrl "type=unixio,path=$tmp/swtpm-ctrl.sock" \
+        --log "file=$tmp/swtpm.log" &
+    swtpm_pid=$!
+    relay_args=(--listen "$tmp/relay.sock" --swtpm-ctrl "$tmp/swtpm-ctrl.sock"
+                --image "$kernel")
+    ((drtm)) || relay_args+=(--no-drtm)
+    [[ -z $relay_log ]] || relay_args+=(--log "$relay_log")
+    python3 "$relay_py" "${relay_args[@]}" &
+    relay_pid=$!
+    # The relay creates its socket only once it is connected to swtpm.
+    for ((i = 0; ; i++)); do
+        [[ -S $tmp/relay.sock ]] && break
+        kill -0 "$swtpm_pid" 2>/dev/null || { msg "swtpm died"; exit 125; }
+        kill -0 "$relay_pid" 2>/dev/null || { msg "relay died"; exit 125; }
+        ((i < 150)) || { msg "relay socket did not appear"; exit 125; }
+        sleep 0.1
+    done
+    # tpm-tis, not tpm-crb: QEMU's CRB cannot leave locality 0.
+    qemu_tpm=(-chardev "socket,id=chrtpm,path=$(qarg "$tmp/relay.sock")"
+              -tpmdev "emulator,id=tpm0,chardev=chrtpm"
+              -device "tpm-tis,tpmdev=tpm0")
+    msg "TPM banks $banks, DRTM $( ((drtm)) && echo on || echo off)," \
+        "image sha256 $(sha256sum <"$kernel" | cut -d' ' -f1)"
+fi
+
+if ((console)); then   # stdin stays /dev/null: output only, tty untouched
+    serial=(-chardev "stdio,id=ser0,signal=off,logfile=$(qarg "$log")")
+else
+    serial=(-chardev "file,id=ser0,path=$(qarg "$log")")
+fi
+qemu=(qemu-system-x86_64 -accel tcg -m 512 -nographic -monitor none -nic none
+      -no-reboot -kernel "$kernel" "${serial[@]}" -serial chardev:ser0
+      "${qemu_tpm[@]}")
+[[ -z $initrd ]] || qemu+=(-initrd "$initrd")
+((have_append == 0)) || qemu+=(-append "$append")
+for d in "${drives[@]}"; do
+    qemu+=(-drive "file=$(qarg "$d"),format=raw,if=virtio")
+done
+qemu+=("${extra[@]}")
+
+: >"$log"
+"${qemu[@]}" </dev/null &
+qemu_pid=$!
+sleep "$timeout" &
+timer_pid=$!
+
+# Wait for QEMU, the timer, or a helper failing, whichever comes first.
+# (pids unquoted on purpose: helpers that are gone/absent drop out)
+# shellcheck disable=SC2206
+watch=("$qemu_pid" "$timer_pid" $relay_pid $swtpm_pid)
+while :; do
+    st=0 done_pid=
+    wait -n -p done_pid "${watch[@]}" || st=$?
+    if [[ -z $done_pid ]]; then
+        msg "lost track of QEMU"; exit 125
+    elif [[ $done_pid == "$qemu_pid" ]]; then
+        qemu_pid=; break
+    elif [[ $done_pid == "$timer_pid" ]]; then
+        timer_pid=
+        msg "timeout after ${timeout}s"
+        exit 124
+    fi
+    # relay or swtpm: both end normally when QEMU shuts down, but anything
+    # else is fatal (e.g. the relay refusing because the DRTM hash failed).
+    if [[ $done_pid == "$relay_pid" ]]; then
+        name=relay relay_pid=
+    else
+        name=swtpm swtpm_pid=
+    fi
+    if ((st != 0)); then
+        msg "$name exited with status $st"
+        exit 125
+    fi
+    # shellcheck disable=SC2206
+    watch=("$qemu_pid" "$timer_pid" $relay_pid $swtpm_pid)
+done
+((st == 0)) || msg "QEMU exited with status $st"
+exit "$st"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of the project (after `make all`) and ends with "N passed, N failed".
+# Each test is an executable that exits 0 on success; its output goes to build/test-logs/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LOGS=${BUILD:-$ROOT/build}/test-logs
+mkdir -p "$LOGS"
+cd "$ROOT"
+
+TESTS=(
+	"unit: make unit"
+	"tpm: tests/tpm/test-drtm-relay.py"
+	"build: tests/build/test-kconfig-check.sh"
+	"e2e: tests/e2e/test-boot-skeleton.py"
+)
+
+passed=0 failed=0 failed_names=()
+for t in "${TESTS[@]}"; do
+	name=${t%%:*} cmd=${t#*: }
+	log=$LOGS/$(echo "$cmd" | tr -c 'a-zA-Z0-9.-' '_').log
+	start=$(date +%s)
+	if bash -c "$cmd" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		printf 'PASS %-5s %s (%ss)\n' "$name" "$cmd" "$(($(date +%s) - start))"
+	else
+		failed=$((failed + 1)) failed_names+=("$cmd")
+		printf 'FAIL %-5s %s (%ss), last lines of %s:\n' "$name" "$cmd" \
+			"$(($(date +%s) - start))" "${log#"$ROOT"/}"
+		tail -n 25 "$log" | sed 's/^/    /'
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

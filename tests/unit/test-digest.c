@@ -1,0 +1,83 @@
+/* Unit test of policy/digest.c against the FIPS 180-2 / RFC 6234 test vectors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			failures++;                                                        \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
+			fprintf(stderr, __VA_ARGS__);                                      \
+			fputc('\n', stderr);                                               \
+		}                                                                          \
+	} while (0)
+
+/* Digests of "abc" as published in FIPS 180-2 appendices A-D. */
+static const char *const abc[HASH_ALG_COUNT] = {
+	[HASH_SHA1] = "a9993e364706816aba3e25717850c26c9cd0d89d",
+	[HASH_SHA256] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	[HASH_SHA384] = "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+			"8086072ba1e7cc2358baeca134c825a7",
+	[HASH_SHA512] = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+			"2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+};
+
+static void test_one_shot_all_banks(void)
+{
+	struct digest_set set;
+	char hex[2 * HASH_MAX_SIZE + 1];
+
+	CHECK(digest_buffer(HASH_ALL_BANKS, "abc", 3, &set) == 0, "digest_buffer");
+	CHECK(set.banks == HASH_ALL_BANKS, "banks mask kept");
+	for (int a = 0; a < HASH_ALG_COUNT; a++) {
+		digest_hex(&set, (enum hash_alg)a, hex);
+		CHECK(strcmp(hex, abc[a]) == 0, "%s(abc) = %s", hash_alg_name((enum hash_alg)a), hex);
+	}
+}
+
+/* Feeding the bytes in pieces gives the same digest as one buffer. */
+static void test_streaming_matches_one_shot(void)
+{
+	static unsigned char data[100000];
+	struct digest_set whole, pieces;
+	struct digest_ctx *ctx;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	CHECK(digest_buffer(HASH_BANK(HASH_SHA256) | HASH_BANK(HASH_SHA1), data, sizeof(data),
+			    &whole) == 0, "one shot");
+	CHECK(digest_ctx_new(HASH_BANK(HASH_SHA256) | HASH_BANK(HASH_SHA1), &ctx) == 0, "ctx");
+	for (size_t off = 0; off < sizeof(data); off += 4093) {
+		size_t n = sizeof(data) - off < 4093 ? sizeof(data) - off : 4093;
+		digest_ctx_update(ctx, data + off, n);
+	}
+	digest_ctx_final(ctx, &pieces);
+	digest_ctx_free(ctx);
+	CHECK(memcmp(&whole, &pieces, sizeof(whole)) == 0, "streamed digest differs");
+}
+
+static void test_algorithm_ids(void)
+{
+	enum hash_alg alg;
+
+	CHECK(hash_alg_from_tpm_id(0x000B, &alg) == 0 && alg == HASH_SHA256, "TPM2_ALG_SHA256");
+	CHECK(hash_alg_from_tpm_id(0x0012, &alg) < 0, "SM3 is not supported");
+	CHECK(hash_alg_from_name("sha384", &alg) == 0 && alg == HASH_SHA384, "name sha384");
+	CHECK(hash_alg_from_name("md5", &alg) < 0, "md5 rejected");
+	CHECK(hash_alg_size(HASH_SHA1) == 20 && hash_alg_size(HASH_SHA512) == 64, "sizes");
+	CHECK(digest_ctx_new(0, &(struct digest_ctx *){ NULL }) < 0, "empty bank mask rejected");
+}
+
+int main(void)
+{
+	test_one_shot_all_banks();
+	test_streaming_matches_one_shot();
+	test_algorithm_ids();
+	printf("test-digest: %s\n", failures ? "FAILED" : "ok");
+	return failures ? 1 : 0;
+}
