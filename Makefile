@@ -13,20 +13,23 @@ MUSL_CFLAGS := $(CSTD) $(CWARN) -Os -ffunction-sections -fdata-sections \
 	-isystem $(SYSROOT)/include -Ipolicy -Iinit -MMD -MP
 MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib
 
-CORE_SRCS := policy/digest.c
+# The pure core: everything in policy/ but the slpolicy command line tool.
+CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
 SLINIT_SRCS := $(wildcard init/*.c) $(CORE_SRCS)
 SLINIT_OBJS := $(SLINIT_SRCS:%.c=$(OBJ)/musl/%.o)
-SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -lnettle
+SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lnettle
 
 # Host builds (unit tests, later slpolicy) use Debian's own libraries; unit tests run
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
 HOST_CC := gcc
-HOST_CFLAGS := $(CSTD) $(CWARN) -g -O1 -Ipolicy -Iinit -MMD -MP
+HOST_SYSROOT := $(BUILD)/host-sysroot
+HOST_CFLAGS := $(CSTD) $(CWARN) -g -O1 -Ipolicy -Iinit -isystem $(HOST_SYSROOT)/include -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
-HOST_LIBS := -lnettle
+# json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
+HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lnettle
 
-.PHONY: all image slinit demo test unit clean distclean reprocheck
+.PHONY: all image slinit slpolicy demo test unit clean distclean reprocheck
 
 all image:
 	./build.sh
@@ -51,11 +54,25 @@ $(OBJ)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
+# slpolicy: the admin's tool, a normal host binary (release flags, no sanitizers).
+SLPOLICY_SRCS := policy/slpolicy.c $(CORE_SRCS)
+SLPOLICY_OBJS := $(SLPOLICY_SRCS:%.c=$(OBJ)/host-rel/%.o)
+
+slpolicy: $(BUILD)/slpolicy
+
+$(BUILD)/slpolicy: $(SLPOLICY_OBJS)
+	$(HOST_CC) -o $@ $^ $(HOST_LIBS)
+
+$(OBJ)/host-rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(CSTD) $(CWARN) -O2 -g -Ipolicy -isystem $(HOST_SYSROOT)/include -MMD -MP -c -o $@ $<
+
 demo: all
 	tests/harness/boot-qemu.sh --kernel $(BUILD)/sll.efi --log $(BUILD)/demo-console.log \
 		--console --banks sha1,sha256,sha384
 
 test: all
+	$(MAKE) slpolicy
 	tests/run-all.sh
 
 clean:
@@ -72,4 +89,4 @@ reprocheck:
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
 
--include $(SLINIT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d)
+-include $(SLINIT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d) $(SLPOLICY_OBJS:.o=.d)

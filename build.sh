@@ -41,7 +41,7 @@ APT_PACKAGES=(
 	libelf-dev libssl-dev dpkg-dev ccache
 	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
 	linux-source-6.1 linux-image-amd64
-	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools python3 openssl
+	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools python3 python3-jsonschema openssl
 	nettle-dev libjson-c-dev mtools dosfstools e2fsprogs
 )
 
@@ -94,7 +94,11 @@ unpack_debian_source() {
 		awk '$2 ~ /\.dsc$/ { print $2; exit }')
 	[ -n "$dsc_name" ] || die "$pkg: no source package in $DEBIAN_SUITE (apt-get update?)"
 	ver=${dsc_name#"${pkg}_"} ver=${ver%.dsc}
-	dir=$DEPSRC/$pkg-$ver
+	# Our own patches (deps/patches/PKG-*.patch) are part of the version.
+	local patches=("$ROOT"/deps/patches/"$pkg"-*.patch) id=""
+	[ -e "${patches[0]}" ] || patches=()
+	((${#patches[@]} == 0)) || id=-sll$(cat "${patches[@]}" | sha256sum | cut -c1-8)
+	dir=$DEPSRC/$pkg-$ver$id
 	if [ ! -f "$dir/.unpacked" ]; then
 		dl=$DEPSRC/dl/$pkg-$ver
 		rm -rf "$dir" && mkdir -p "$dl"
@@ -114,6 +118,11 @@ unpack_debian_source() {
 			rm -rf "$dir" && mkdir -p "$dir"
 			tar -xf "$orig" -C "$dir" --strip-components=1
 		fi
+		local p
+		for p in "${patches[@]}"; do
+			patch -d "$dir" -p1 --forward --quiet <"$p" >&2 ||
+				die "$pkg: patch $(basename "$p") does not apply"
+		done
 		touch "$dir/.unpacked"
 	fi
 	printf '%s\n' "$dir"
@@ -133,7 +142,7 @@ with_stamp() {
 	local name=$1 dir=$2 stamp
 	stamp=$STAMPS/dep-$name-$(basename "$dir")
 	[ -f "$stamp" ] && return
-	log "building $name ($(basename "$dir")) with musl"
+	log "building $name ($(basename "$dir"))"
 	rm -f "$STAMPS"/dep-"$name"-*
 	("build_dep_$name" "$dir") >"$BUILD/log-$name.txt" 2>&1 ||
 		die "$name: build failed, see $BUILD/log-$name.txt"
@@ -146,15 +155,23 @@ build_dep_kernel_headers() {
 		INSTALL_HDR_PATH="$SYSROOT/kernel-headers" headers_install
 }
 
+# json-c with deps/patches (duplicate keys) for musl into the sysroot; $2 $3 $4 build it
+# instead with the host compiler into the host sysroot, for slpolicy and the unit tests,
+# so that both sides parse policies with the very same library.
 build_dep_json_c() {
-	local b=$DEPSRC/json-c-build
+	local cc=${2:-musl-gcc} prefix=${3:-$SYSROOT} cflags=${4:-$CFLAGS}
+	local b=$DEPSRC/json-c-build-$(basename "$prefix")
 	rm -rf "$b"
-	cmake -S "$1" -B "$b" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=musl-gcc \
-		-DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_INSTALL_PREFIX="$SYSROOT" \
+	cmake -S "$1" -B "$b" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER="$cc" \
+		-DCMAKE_C_FLAGS="$cflags" -DCMAKE_INSTALL_PREFIX="$prefix" \
 		-DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON \
 		-DDISABLE_EXTRA_LIBS=ON -DBUILD_TESTING=OFF -DBUILD_APPS=OFF
 	cmake --build "$b" -j "$JOBS"
 	cmake --install "$b"
+}
+
+build_dep_json_c_host() {
+	build_dep_json_c "$1" gcc "$BUILD/host-sysroot" "-O2 -fPIC"
 }
 
 build_dep_nettle() {
@@ -212,6 +229,7 @@ step_sysroot() {
 	tss=$(unpack_debian_source tpm2-tss)
 	util_linux=$(unpack_debian_source util-linux)
 	with_stamp kernel_headers "$ksrc"
+	with_stamp json_c_host "$json_c"
 	musl_env
 	with_stamp json_c "$json_c"
 	with_stamp nettle "$nettle"

@@ -1,0 +1,444 @@
+/* slpolicy: the admin's tool to write, check and predict SLL policies (same core as slinit). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "digest.h"
+#include "event.h"
+#include "measure.h"
+#include "pcr.h"
+#include "policy.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+/* The policy path slinit uses when the command line names none (DESIGN section 1). */
+#define DEFAULT_POLICY_PATH "/slaunch/policy.json"
+
+static const char usage_text[] =
+	"usage: slpolicy COMMAND [OPTIONS]\n"
+	"\n"
+	"  check POLICY\n"
+	"      validate a policy; prints \"ok\" or one line per error: POLICY: where: reason\n"
+	"  new --root DIR --kernel PATH [--initrd PATH]... --cmdline STR [--name NAME]\n"
+	"      [--bank BANK]...\n"
+	"      print a policy whose allow-lists hold the digests of the files under DIR\n"
+	"      (the boot partition's contents; PATHs are relative to its root)\n"
+	"  predict POLICY --root DIR [--entry NAME] [--bank BANK|all]... [--policy-path PATH]\n"
+	"      [--no-drtm [--pcr BANK:N=HEX]...] [--format text|json|tpm2]\n"
+	"      print the PCR values slinit will leave after launching the entry\n"
+	"\n"
+	"Exit codes: 0 ok, 1 refused or invalid input, 2 usage error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "slpolicy: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return EXIT_USAGE;
+}
+
+/* Reads a whole policy file, refusing more than the policy size cap. */
+static int read_file(const char *path, uint8_t **ret_buf, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rbe");
+	size_t cap = POLICY_MAX_SIZE + 1, len;
+	uint8_t *buf;
+
+	if (!f)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	len = fread(buf, 1, cap, f);
+	if (ferror(f)) {
+		fclose(f);
+		free(buf);
+		return -EIO;
+	}
+	fclose(f);
+	*ret_buf = buf;
+	*ret_len = len; /* len == cap: over the cap; policy_parse says so with the right words */
+	return 0;
+}
+
+/* Loads and validates; prints every error as "FILE: where: reason". */
+static int load_policy(const char *path, uint8_t **ret_buf, size_t *ret_len, struct policy *ret)
+{
+	struct policy_errors errs = { 0 };
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = read_file(path, &buf, &len);
+
+	if (r < 0) {
+		fprintf(stderr, "slpolicy: %s: %s\n", path, strerror(-r));
+		return r;
+	}
+	r = policy_parse(buf, len, ret, &errs);
+	if (r < 0) {
+		for (size_t i = 0; i < errs.count; i++)
+			printf("%s: %s: %s\n", path, errs.errors[i].where, errs.errors[i].reason);
+		if (errs.count == 0)
+			printf("%s: /: %s\n", path, strerror(-r));
+		policy_errors_free(&errs);
+		free(buf);
+		return r;
+	}
+	policy_errors_free(&errs);
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct policy pol;
+	uint8_t *buf;
+	size_t len;
+
+	if (argc != 2)
+		return usage_error("check takes one POLICY file%s", "");
+	if (load_policy(argv[1], &buf, &len, &pol) < 0)
+		return EXIT_REFUSED;
+	printf("ok\n");
+	policy_free(&pol);
+	free(buf);
+	return 0;
+}
+
+static int add_bank(unsigned *banks, const char *name)
+{
+	enum hash_alg alg;
+
+	if (strcmp(name, "all") == 0) {
+		*banks |= HASH_ALL_BANKS;
+		return 0;
+	}
+	if (hash_alg_from_name(name, &alg) < 0)
+		return -EINVAL;
+	*banks |= HASH_BANK(alg);
+	return 0;
+}
+
+static int open_root(const char *root)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "slpolicy: %s: %s\n", root, strerror(errno));
+	return fd;
+}
+
+static json_object *digest_array(unsigned banks, const struct digest_set *d)
+{
+	json_object *arr = json_object_new_array();
+	char hex[2 * HASH_MAX_SIZE + 1], item[2 * HASH_MAX_SIZE + 16];
+
+	for (int a = 0; a < HASH_ALG_COUNT; a++) {
+		if (!(banks & HASH_BANK(a)))
+			continue;
+		digest_hex(d, (enum hash_alg)a, hex);
+		snprintf(item, sizeof(item), "%s:%s", hash_alg_name((enum hash_alg)a), hex);
+		json_object_array_add(arr, json_object_new_string(item));
+	}
+	return arr;
+}
+
+static int hash_for_new(int root_fd, const char *path, unsigned banks, struct digest_set *d)
+{
+	int r = measure_file_digest(root_fd, path, banks, UINT64_MAX, d, NULL);
+
+	if (r < 0)
+		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, strerror(-r));
+	return r;
+}
+
+static int cmd_new(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' }, { "cmdline", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },   { "bank", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },         { 0 },
+	};
+	const char *root = NULL, *kernel = NULL, *cmdline = NULL, *name = "default";
+	const char *initrds[POLICY_MAX_INITRDS];
+	size_t n_initrds = 0;
+	unsigned banks = 0;
+	int c, root_fd, status = EXIT_REFUSED;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': root = optarg; break;
+		case 'k': kernel = optarg; break;
+		case 'c': cmdline = optarg; break;
+		case 'n': name = optarg; break;
+		case 'i':
+			if (n_initrds == POLICY_MAX_INITRDS)
+				return usage_error("too many --initrd (max 16)%s", "");
+			initrds[n_initrds++] = optarg;
+			break;
+		case 'b':
+			if (add_bank(&banks, optarg) < 0)
+				return usage_error("unknown bank %s", optarg);
+			break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return usage_error("bad option for new%s", "");
+		}
+	}
+	if (!root || !kernel || !cmdline || optind != argc)
+		return usage_error("new needs --root, --kernel and --cmdline%s", "");
+	if (!banks)
+		banks = HASH_BANK(HASH_SHA256);
+	root_fd = open_root(root);
+	if (root_fd < 0)
+		return EXIT_REFUSED;
+
+	json_object *pol = json_object_new_object(), *entry = json_object_new_object();
+	json_object *entries = json_object_new_array(), *allow = json_object_new_object();
+	json_object *initrd_arr = json_object_new_array(), *initrd_allow = json_object_new_array();
+	struct digest_set d;
+
+	if (hash_for_new(root_fd, kernel, banks, &d) < 0)
+		goto out;
+	json_object_object_add(allow, "kernel", digest_array(banks, &d));
+	for (size_t i = 0; i < n_initrds; i++) {
+		if (hash_for_new(root_fd, initrds[i], banks, &d) < 0)
+			goto out;
+		json_object_array_add(initrd_arr, json_object_new_string(initrds[i]));
+		json_object *one = digest_array(banks, &d);
+		for (size_t j = 0; j < json_object_array_length(one); j++)
+			json_object_array_add(initrd_allow,
+					      json_object_get(json_object_array_get_idx(one, j)));
+		json_object_put(one);
+	}
+	if (n_initrds)
+		json_object_object_add(allow, "initrd", json_object_get(initrd_allow));
+
+	json_object_object_add(entry, "name", json_object_new_string(name));
+	json_object_object_add(entry, "kernel", json_object_new_string(kernel));
+	json_object_object_add(entry, "initrd", json_object_get(initrd_arr));
+	json_object_object_add(entry, "cmdline", json_object_new_string(cmdline));
+	json_object_object_add(entry, "allow", json_object_get(allow));
+	json_object_array_add(entries, json_object_get(entry));
+	json_object_object_add(pol, "schema", json_object_new_int(1));
+	json_object_object_add(pol, "serial", json_object_new_int(1));
+	json_object_object_add(pol, "require_drtm", json_object_new_boolean(1));
+	json_object_object_add(pol, "on_failure", json_object_new_string("halt"));
+	json_object_object_add(pol, "entries", json_object_get(entries));
+
+	/* What we print must pass our own check: parse it back before printing. */
+	const char *text = json_object_to_json_string_ext(
+		pol, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct policy_errors errs = { 0 };
+	struct policy check;
+	if (policy_parse((const uint8_t *)text, strlen(text), &check, &errs) < 0) {
+		for (size_t i = 0; i < errs.count; i++)
+			fprintf(stderr, "slpolicy: new: %s: %s\n", errs.errors[i].where,
+				errs.errors[i].reason);
+		policy_errors_free(&errs);
+		goto out;
+	}
+	policy_free(&check);
+	printf("%s\n", text);
+	status = 0;
+out:
+	json_object_put(initrd_arr);
+	json_object_put(initrd_allow);
+	json_object_put(allow);
+	json_object_put(entry);
+	json_object_put(entries);
+	json_object_put(pol);
+	close(root_fd);
+	return status;
+}
+
+/* --pcr sha256:12=<hex>: the current value of a PCR the no-DRTM mapping extends. */
+static int parse_pcr_value(const char *arg, struct pcr_state *start, unsigned *given)
+{
+	char alg_name[8];
+	const char *colon = strchr(arg, ':'), *eq = strchr(arg, '=');
+	enum hash_alg alg;
+	unsigned pcr;
+	uint8_t v[HASH_MAX_SIZE];
+
+	if (!colon || !eq || colon > eq || (size_t)(colon - arg) >= sizeof(alg_name))
+		return -EINVAL;
+	memcpy(alg_name, arg, (size_t)(colon - arg));
+	alg_name[colon - arg] = '\0';
+	if (hash_alg_from_name(alg_name, &alg) < 0 || sscanf(colon + 1, "%u=", &pcr) != 1 ||
+	    pcr >= PCR_COUNT || strlen(eq + 1) != 2 * hash_alg_size(alg))
+		return -EINVAL;
+	for (size_t i = 0; i < hash_alg_size(alg); i++)
+		if (sscanf(eq + 1 + 2 * i, "%2hhx", &v[i]) != 1)
+			return -EINVAL;
+	pcr_state_set(start, alg, pcr, v);
+	given[alg] |= 1u << pcr;
+	return 0;
+}
+
+/* Without DRTM, 17-22 stay locked: 19 and 21 go to PCR 12, 22 to PCR 13 (DESIGN section 3). */
+static void map_no_drtm(struct event_list *events)
+{
+	for (size_t i = 0; i < events->count; i++) {
+		uint32_t *pcr = &events->events[i].pcr;
+		*pcr = (*pcr == PCR_LAUNCH) ? 13 : 12;
+	}
+}
+
+static void print_prediction(const struct pcr_state *st, const unsigned *pcrs, size_t n,
+			     const char *format)
+{
+	char hex[2 * HASH_MAX_SIZE + 1];
+	struct digest_set one;
+	bool first_bank = true;
+
+	if (strcmp(format, "json") == 0)
+		printf("{");
+	for (int a = 0; a < HASH_ALG_COUNT; a++) {
+		enum hash_alg alg = (enum hash_alg)a;
+
+		if (!(st->banks & HASH_BANK(alg)))
+			continue;
+		if (strcmp(format, "json") == 0)
+			printf("%s\"%s\": {", first_bank ? "" : ", ", hash_alg_name(alg));
+		for (size_t i = 0; i < n; i++) {
+			one.banks = HASH_BANK(alg);
+			memcpy(one.d[alg], st->value[alg][pcrs[i]], hash_alg_size(alg));
+			digest_hex(&one, alg, hex);
+			if (strcmp(format, "json") == 0)
+				printf("%s\"%u\": \"%s\"", i ? ", " : "", pcrs[i], hex);
+			else if (strcmp(format, "tpm2") == 0)
+				fwrite(st->value[alg][pcrs[i]], 1, hash_alg_size(alg), stdout);
+			else
+				printf("%s:%u=%s\n", hash_alg_name(alg), pcrs[i], hex);
+		}
+		if (strcmp(format, "json") == 0)
+			printf("}");
+		first_bank = false;
+	}
+	if (strcmp(format, "json") == 0)
+		printf("}\n");
+}
+
+static int cmd_predict(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "entry", required_argument, NULL, 'e' },
+		{ "bank", required_argument, NULL, 'b' },   { "no-drtm", no_argument, NULL, 'D' },
+		{ "pcr", required_argument, NULL, 'p' },    { "format", required_argument, NULL, 'f' },
+		{ "policy-path", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *root = NULL, *entry_name = NULL, *format = "text";
+	const char *policy_path = DEFAULT_POLICY_PATH;
+	unsigned banks = 0, given[HASH_ALG_COUNT] = { 0 };
+	bool drtm = true;
+	struct pcr_state st;
+	int c;
+
+	pcr_state_init(&st, 0, 0);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': root = optarg; break;
+		case 'e': entry_name = optarg; break;
+		case 'D': drtm = false; break;
+		case 'f': format = optarg; break;
+		case 'P': policy_path = optarg; break;
+		case 'b':
+			if (add_bank(&banks, optarg) < 0)
+				return usage_error("unknown bank %s", optarg);
+			break;
+		case 'p':
+			if (parse_pcr_value(optarg, &st, given) < 0)
+				return usage_error("bad --pcr %s (want BANK:N=HEX)", optarg);
+			break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return usage_error("bad option for predict%s", "");
+		}
+	}
+	if (!root || optind != argc - 1)
+		return usage_error("predict needs POLICY and --root DIR%s", "");
+	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "tpm2"))
+		return usage_error("unknown --format %s (text, json, tpm2)", format);
+	if (!banks)
+		banks = HASH_BANK(HASH_SHA256);
+	if (strcmp(format, "tpm2") == 0 && (banks & (banks - 1)))
+		return usage_error("--format tpm2 takes exactly one --bank%s", "");
+	if (drtm && (given[0] | given[1] | given[2] | given[3]))
+		return usage_error("--pcr only goes with --no-drtm%s", "");
+
+	const char *path = argv[optind];
+	struct policy pol;
+	struct event_list events = { 0 };
+	const struct policy_entry *entry;
+	uint8_t *buf;
+	size_t len;
+	int root_fd, r, status = EXIT_REFUSED;
+
+	if (load_policy(path, &buf, &len, &pol) < 0)
+		return EXIT_REFUSED;
+	entry = entry_name ? policy_find_entry(&pol, entry_name) : &pol.entries[0];
+	if (!entry) {
+		fprintf(stderr, "slpolicy: %s: no entry is named \"%s\"\n", path, entry_name);
+		goto out_policy;
+	}
+	if (pol.collector_count) {
+		fprintf(stderr, "slpolicy: %s: /collectors: predicting collectors is not supported yet\n",
+			path);
+		goto out_policy;
+	}
+	root_fd = open_root(root);
+	if (root_fd < 0)
+		goto out_policy;
+	r = measure_predict_entry(&events, banks, root_fd, buf, len, policy_path, entry);
+	close(root_fd);
+	if (r < 0) {
+		fprintf(stderr, "slpolicy: entry \"%s\": cannot hash its files under %s: %s\n",
+			entry->name, root, strerror(-r));
+		goto out_events;
+	}
+
+	static const unsigned drtm_pcrs[] = { PCR_CONFIG, PCR_LAUNCH };
+	static const unsigned os_pcrs[] = { 12, 13 };
+	st.banks = banks;
+	if (!drtm)
+		map_no_drtm(&events);
+	if (pcr_replay(&st, &events) < 0)
+		goto out_events;
+	print_prediction(&st, drtm ? drtm_pcrs : os_pcrs, 2, format);
+	status = 0;
+out_events:
+	event_list_free(&events);
+out_policy:
+	policy_free(&pol);
+	free(buf);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("missing COMMAND%s", "");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "new") == 0)
+		return cmd_new(argc - 1, argv + 1);
+	if (strcmp(argv[1], "predict") == 0)
+		return cmd_predict(argc - 1, argv + 1);
+	return usage_error("unknown command %s", argv[1]);
+}

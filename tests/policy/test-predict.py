@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""slpolicy new + predict against PCR values computed here with hashlib, independently of
+the C core: PCR 21 = H(0 || H(policy bytes)); PCR 22 = kernel, initrds, cmdline, separator
+(DESIGN section 3), and the no-DRTM mapping onto PCRs 12 and 13."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
+BANKS = ["sha1", "sha256", "sha384", "sha512"]
+failures = []
+passed = 0
+
+
+def check(cond, what):
+    global passed
+    print(("ok   " if cond else "FAIL ") + what)
+    if cond:
+        passed += 1
+    else:
+        failures.append(what)
+
+
+def chain(alg, start, digests):
+    value = start
+    for d in digests:
+        value = hashlib.new(alg, value + d).digest()
+    return value
+
+
+def run(*args, stdin=None):
+    return subprocess.run([SLPOLICY, *args], capture_output=True, input=stdin)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        boot = os.path.join(tmp, "boot")
+        os.makedirs(os.path.join(boot, "slaunch"))
+        files = {"/vmlinuz-6.1": os.urandom(300000), "/initrd-a.img": os.urandom(70001),
+                 "/initrd-b.img": b""}
+        for name, data in files.items():
+            with open(boot + name, "wb") as f:
+                f.write(data)
+        cmdline = "root=UUID=0b3c-11 ro quiet sl.x=\"a b\""
+        new = run("new", "--root", boot, "--kernel", "/vmlinuz-6.1", "--initrd", "/initrd-a.img",
+                  "--initrd", "/initrd-b.img", "--cmdline", cmdline, "--name", "debian",
+                  "--bank", "sha256", "--bank", "sha384")
+        check(new.returncode == 0, "slpolicy new succeeds")
+        policy_file = os.path.join(boot, "slaunch", "policy.json")
+        with open(policy_file, "wb") as f:
+            f.write(new.stdout)
+        policy = json.loads(new.stdout)
+        entry = policy["entries"][0]
+        check(entry["allow"]["kernel"] == [
+            "sha256:" + hashlib.sha256(files["/vmlinuz-6.1"]).hexdigest(),
+            "sha384:" + hashlib.sha384(files["/vmlinuz-6.1"]).hexdigest()],
+            "new: kernel allow-list holds its sha256 and sha384 digests")
+        check(len(entry["allow"]["initrd"]) == 4, "new: both initrds in both banks")
+        check(run("check", policy_file).stdout == b"ok\n", "check accepts what new printed")
+
+        pred = run("predict", policy_file, "--root", boot, "--bank", "all", "--format", "json")
+        check(pred.returncode == 0, "predict succeeds: " + pred.stderr.decode())
+        got = json.loads(pred.stdout or b"{}")
+        with open(policy_file, "rb") as f:
+            policy_bytes = f.read()
+        for alg in BANKS:
+            h = lambda b: hashlib.new(alg, b).digest()
+            zero = bytes(hashlib.new(alg).digest_size)
+            want21 = chain(alg, zero, [h(policy_bytes)])
+            want22 = chain(alg, zero, [h(files["/vmlinuz-6.1"]), h(files["/initrd-a.img"]),
+                                       h(files["/initrd-b.img"]), h(cmdline.encode()),
+                                       h(b"\0\0\0\0")])
+            check(got.get(alg, {}).get("21") == want21.hex(), f"{alg} PCR 21 = policy bytes")
+            check(got.get(alg, {}).get("22") == want22.hex(),
+                  f"{alg} PCR 22 = kernel, initrds, cmdline, separator")
+
+        text = run("predict", policy_file, "--root", boot).stdout.decode().split()
+        want22 = chain("sha256", bytes(32), [hashlib.sha256(x).digest() for x in (
+            files["/vmlinuz-6.1"], files["/initrd-a.img"], files["/initrd-b.img"],
+            cmdline.encode(), b"\0\0\0\0")])
+        check(text == ["sha256:21=" + chain("sha256", bytes(32),
+                                            [hashlib.sha256(policy_bytes).digest()]).hex(),
+                       "sha256:22=" + want22.hex()], "text format, sha256 by default")
+        raw = run("predict", policy_file, "--root", boot, "--bank", "sha1", "--format", "tpm2")
+        check(len(raw.stdout) == 40, "tpm2 format: PCR 21 and 22 raw sha1 digests")
+
+        start12, start13 = os.urandom(32), os.urandom(32)
+        nod = run("predict", policy_file, "--root", boot, "--no-drtm", "--format", "json",
+                  "--pcr", "sha256:12=" + start12.hex(), "--pcr", "sha256:13=" + start13.hex())
+        got = json.loads(nod.stdout or b"{}").get("sha256", {})
+        check(got.get("12") == chain("sha256", start12,
+                                     [hashlib.sha256(policy_bytes).digest()]).hex(),
+              "no-DRTM: policy goes to PCR 12 from its given value")
+        check(got.get("13") == chain("sha256", start13, [hashlib.sha256(x).digest() for x in (
+            files["/vmlinuz-6.1"], files["/initrd-a.img"], files["/initrd-b.img"],
+            cmdline.encode(), b"\0\0\0\0")]).hex(),
+              "no-DRTM: launch events go to PCR 13 from its given value")
+
+        os.symlink("/etc/passwd", os.path.join(boot, "evil"))
+        evil = run("new", "--root", boot, "--kernel", "/evil", "--cmdline", "x")
+        check(evil.returncode == 1 and b"evil" in evil.stderr, "a symlink escape is refused")
+        check(run("predict", policy_file).returncode == 2, "usage error exits 2")
+        check(run("predict", policy_file, "--root", boot, "--entry", "nope").returncode == 1,
+              "unknown entry refused")
+
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
