@@ -41,7 +41,8 @@ APT_PACKAGES=(
 	libelf-dev libssl-dev dpkg-dev ccache
 	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
 	linux-source-6.1 linux-image-amd64
-	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools python3 python3-jsonschema openssl
+	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
+	python3-jsonschema openssl
 	nettle-dev libjson-c-dev mtools dosfstools e2fsprogs
 )
 

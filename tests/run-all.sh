@@ -10,6 +10,7 @@ cd "$ROOT"
 TESTS=(
 	"unit: make unit"
 	"policy: tests/policy/test-predict.py"
+	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
 	"build: tests/build/test-kconfig-check.sh"
 	"e2e: tests/e2e/test-boot-skeleton.py"
