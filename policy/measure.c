@@ -14,83 +14,87 @@
 /* Runtime kernels and initrds beyond this are refused rather than read forever. */
 #define MEASURE_MAX_OBJECT (2ull << 30)
 
-static int append_described(struct event_list *events, uint32_t pcr,
-			    const struct digest_set *digests, const char *fmt, const char *a,
-			    const char *b)
+/* Appends an SLL event whose data is "sll: <what>[ <path>]" (DESIGN section 4). */
+static int append_event(struct event_list *events, uint32_t pcr, const struct digest_set *digests,
+			const char *what, const char *path)
 {
 	char desc[POLICY_MAX_PATH + 64];
-	int n = snprintf(desc, sizeof(desc), fmt, a, b);
+	int n = snprintf(desc, sizeof(desc), "sll: %s%s%s", what, path ? " " : "", path ? path : "");
 
 	if (n < 0 || (size_t)n >= sizeof(desc))
 		return -ENAMETOOLONG;
 	return event_list_append(events, pcr, EVENT_TYPE_SLAUNCH, digests, desc, (size_t)n);
 }
 
-int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
-		   const char *policy_path)
+/* An event over the digest of a buffer the caller holds. */
+static int append_buffer_event(struct event_list *events, uint32_t pcr, unsigned banks,
+			       const void *buf, size_t len, const char *what, const char *path)
 {
 	struct digest_set d;
 	int r = digest_buffer(banks, buf, len, &d);
 
-	if (r < 0)
-		return r;
-	return append_described(events, PCR_CONFIG, &d, "sll: policy %s%s", policy_path, "");
+	return r < 0 ? r : append_event(events, pcr, &d, what, path);
+}
+
+int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
+		   const char *policy_path)
+{
+	return append_buffer_event(events, PCR_CONFIG, banks, buf, len, "policy", policy_path);
 }
 
 int measure_object(struct event_list *events, const char *kind, const char *path,
 		   const struct digest_set *digests)
 {
-	return append_described(events, PCR_LAUNCH, digests, "sll: %s %s", kind, path);
+	return append_event(events, PCR_LAUNCH, digests, kind, path);
 }
 
 int measure_cmdline(struct event_list *events, unsigned banks, const char *cmdline)
 {
-	struct digest_set d;
-	int r = digest_buffer(banks, cmdline, strlen(cmdline), &d);
-
-	if (r < 0)
-		return r;
-	return append_described(events, PCR_LAUNCH, &d, "sll: cmdline%s%s", "", "");
+	return append_buffer_event(events, PCR_LAUNCH, banks, cmdline, strlen(cmdline), "cmdline",
+				   NULL);
 }
 
 int measure_separator(struct event_list *events, unsigned banks)
 {
 	static const uint8_t separator[4] = { 0, 0, 0, 0 };
-	struct digest_set d;
-	int r = digest_buffer(banks, separator, sizeof(separator), &d);
 
-	if (r < 0)
-		return r;
-	return append_described(events, PCR_LAUNCH, &d, "sll: separator%s%s", "", "");
+	return append_buffer_event(events, PCR_LAUNCH, banks, separator, sizeof(separator),
+				   "separator", NULL);
 }
 
-int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t max_size,
-			struct digest_set *ret_digests, uint64_t *ret_size)
+int measure_open_beneath(int root_fd, const char *path)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	struct digest_ctx *ctx;
-	static uint8_t buf[1 << 16];
-	uint64_t total = 0;
 	struct stat st;
-	int fd, r;
+	int fd;
 
+	/* Policy paths are absolute on the boot partition; openat2 wants them relative. */
 	while (*path == '/')
 		path++;
 	fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 	if (fd < 0)
 		return -errno;
+	/* O_NONBLOCK only kept a FIFO from blocking the open; regular files ignore it. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return -EINVAL;
 	}
-	r = digest_ctx_new(banks, &ctx);
-	if (r < 0) {
-		close(fd);
+	return fd;
+}
+
+int measure_stream(int fd, unsigned banks, uint64_t max_size, measure_sink_fn sink, void *ctx,
+		   struct digest_set *ret_digests, uint64_t *ret_size)
+{
+	static uint8_t buf[1 << 16];
+	struct digest_ctx *dctx;
+	uint64_t total = 0;
+	int r = digest_ctx_new(banks, &dctx);
+
+	if (r < 0)
 		return r;
-	}
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -107,15 +111,28 @@ int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t 
 			r = -EFBIG;
 			break;
 		}
-		digest_ctx_update(ctx, buf, (size_t)n);
+		digest_ctx_update(dctx, buf, (size_t)n);
+		if (sink && (r = sink(ctx, buf, (size_t)n)) < 0)
+			break;
 	}
-	close(fd);
 	if (r == 0) {
-		digest_ctx_final(ctx, ret_digests);
+		digest_ctx_final(dctx, ret_digests);
 		if (ret_size)
 			*ret_size = total;
 	}
-	digest_ctx_free(ctx);
+	digest_ctx_free(dctx);
+	return r;
+}
+
+int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t max_size,
+			struct digest_set *ret_digests, uint64_t *ret_size)
+{
+	int fd = measure_open_beneath(root_fd, path), r;
+
+	if (fd < 0)
+		return fd;
+	r = measure_stream(fd, banks, max_size, NULL, NULL, ret_digests, ret_size);
+	close(fd);
 	return r;
 }
 

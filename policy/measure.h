@@ -23,8 +23,20 @@ int measure_cmdline(struct event_list *events, unsigned banks, const char *cmdli
 /* PCR 22: the final separator (digest of 00 00 00 00). */
 int measure_separator(struct event_list *events, unsigned banks);
 
-/* Hashes a file beneath root_fd (openat2 RESOLVE_BENEATH, no symlinks) in one read pass;
- * path is a policy path ("/vmlinuz"). max_size caps what is read (-EFBIG beyond). */
+/* Opens a policy path ("/vmlinuz") beneath root_fd: openat2 RESOLVE_BENEATH, no symlinks,
+ * regular files only. An fd, or -errno (-EXDEV: escapes the root; -ELOOP: a symlink). */
+int measure_open_beneath(int root_fd, const char *path);
+
+/* Called with every chunk measure_stream hashed, in order: slinit copies the very bytes it
+ * hashes into the memfd it will boot. A negative return aborts the stream. */
+typedef int (*measure_sink_fn)(void *ctx, const void *data, size_t len);
+
+/* Reads fd to its end once, hashing every bank and handing each chunk to sink (if any).
+ * max_size caps what is read (-EFBIG beyond). */
+int measure_stream(int fd, unsigned banks, uint64_t max_size, measure_sink_fn sink, void *ctx,
+		   struct digest_set *ret_digests, uint64_t *ret_size);
+
+/* measure_open_beneath + measure_stream without a sink. */
 int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t max_size,
 			struct digest_set *ret_digests, uint64_t *ret_size);
 
