@@ -10,12 +10,12 @@ CSTD := -std=c11 -D_GNU_SOURCE
 MUSL_CC := musl-gcc
 MUSL_CFLAGS := $(CSTD) $(CWARN) -Os -ffunction-sections -fdata-sections \
 	-ffile-prefix-map=$(CURDIR)/= -isystem $(SYSROOT)/kernel-headers/include \
-	-isystem $(SYSROOT)/include -Ipolicy -Iinit -MMD -MP
+	-isystem $(SYSROOT)/include -Ipolicy -Iinit -Ikexec -MMD -MP
 MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib
 
 # The pure core: everything in policy/ but the slpolicy command line tool.
 CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
-SLINIT_SRCS := $(wildcard init/*.c) $(CORE_SRCS)
+SLINIT_SRCS := $(wildcard init/*.c kexec/*.c) $(CORE_SRCS)
 SLINIT_OBJS := $(SLINIT_SRCS:%.c=$(OBJ)/musl/%.o)
 SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lnettle
 
@@ -46,7 +46,11 @@ $(OBJ)/musl/%.o: %.c
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-$(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o)
+# Pure modules of init/ that unit tests exercise beside the core.
+UNIT_INIT_SRCS := init/options.c
+
+$(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o) \
+		$(UNIT_INIT_SRCS:%.c=$(OBJ)/host/%.o)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
 
@@ -90,3 +94,37 @@ reprocheck:
 .SECONDARY:
 
 -include $(SLINIT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d) $(SLPOLICY_OBJS:.o=.d)
+
+# --- fuzz (eventlog) ---
+# libFuzzer targets: each tests/fuzz/fuzz-NAME.c is built with clang against the core and run
+# for FUZZ_SECONDS on build/fuzz/NAME/corpus, a working copy seeded from tests/fuzz/corpus/NAME/
+# (the checked-in seeds are never modified). Crashes land in build/fuzz/NAME/artifacts/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := $(CSTD) $(CWARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ipolicy -Iinit \
+	-isystem $(HOST_SYSROOT)/include
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(wildcard policy/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(HOST_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		work=$(BUILD)/fuzz/$$n; \
+		mkdir -p $$work/corpus $$work/artifacts; \
+		if [ -d tests/fuzz/corpus/$$n ]; then cp -R tests/fuzz/corpus/$$n/. $$work/corpus/; fi; \
+		echo "fuzz: $$n: $(FUZZ_SECONDS)s on $$(ls $$work/corpus | wc -l) inputs"; \
+		rc=0; $(BUILD)/fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$$work/artifacts/ \
+			$$work/corpus >$$work/fuzz.log 2>&1 || rc=$$?; \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work/fuzz.log); \
+		echo "fuzz: $$n: $${execs:-?} execs, corpus $$(ls $$work/corpus | wc -l), exit $$rc"; \
+		if [ $$rc != 0 ]; then tail -n 40 $$work/fuzz.log; exit 1; fi; \
+	done
+# --- end fuzz ---

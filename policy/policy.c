@@ -433,9 +433,11 @@ static bool parse_collector(json_object *obj, const char *path, struct policy_co
 		return false;
 	}
 	child_path(p, sizeof(p), path, "type");
-	if (!expect_type(v, json_type_string, p, "a string", errs))
+	char *type_copy = get_string(v, p, 16, errs);
+	if (!type_copy)
 		return false;
 	type = json_object_get_string(v);
+	free(type_copy);
 	if (strcmp(type, "dmi") == 0) {
 		c->type = COLLECTOR_DMI;
 		c->dmi_all_types = true;
@@ -478,14 +480,15 @@ static bool parse_collector(json_object *obj, const char *path, struct policy_co
 			add_error(errs, path, "out of memory");                             \
 			ok_ = false;                                                        \
 		}                                                                           \
+		bool all_ok_ = ok_;                                                         \
 		for (size_t i_ = 0; ok_ && i_ < n_; i_++) {                               \
 			char p_[128];                                                       \
 			index_path(p_, sizeof(p_), path, i_);                               \
 			(count)++;                                                          \
-			ok_ &= parse_one(json_object_array_get_idx(arr, i_), p_,           \
-					 &(vec)[i_], errs);                                 \
+			all_ok_ &= parse_one(json_object_array_get_idx(arr, i_), p_,       \
+					     &(vec)[i_], errs);                             \
 		}                                                                           \
-		ok_;                                                                        \
+		all_ok_;                                                                    \
 	})
 
 static bool parse_eventlog(json_object *obj, const char *path, struct policy *pol,
@@ -542,8 +545,8 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 	}
 	pol->on_failure = POLICY_ON_FAILURE_HALT;
 	if (json_object_object_get_ex(root, "on_failure", &v)) {
-		const char *s = expect_type(v, json_type_string, "/on_failure", "a string", errs) ?
-					json_object_get_string(v) : NULL;
+		char *s = get_string(v, "/on_failure", 16, errs);
+
 		if (s && strcmp(s, "cap") == 0)
 			pol->on_failure = POLICY_ON_FAILURE_CAP;
 		else if (!s || strcmp(s, "halt") != 0) {
@@ -551,6 +554,7 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 				add_error(errs, "/on_failure", "must be \"halt\" or \"cap\"");
 			ok = false;
 		}
+		free(s);
 	}
 	if (json_object_object_get_ex(root, "recovery", &v)) {
 		pol->recovery = get_string(v, "/recovery", POLICY_MAX_NAME, errs);
@@ -637,11 +641,8 @@ int policy_parse(const uint8_t *buf, size_t len, struct policy *ret_policy,
 		size_t line, col, end = json_tokener_get_parse_end(tok);
 		char where[64];
 
-		/* A NUL byte stops json-c early; an incomplete document asks to continue. */
-		if (jerr == json_tokener_success && end < len)
-			offset_position(buf, len, end, &line, &col);
-		else
-			offset_position(buf, len, end ? end - 1 : 0, &line, &col);
+		/* json-c's parse end is the offending byte (or the end of the data). */
+		offset_position(buf, len, end, &line, &col);
 		snprintf(where, sizeof(where), "line %zu, column %zu", line, col);
 		add_error(errs, where, "%s",
 			  jerr == json_tokener_continue ? "unexpected end of data" :
@@ -655,7 +656,8 @@ int policy_parse(const uint8_t *buf, size_t len, struct policy *ret_policy,
 
 	ok = parse_top(root, &pol, errs);
 	json_object_put(root);
-	ok = ok && check_policy(&pol, errs);
+	/* Cross-field rules run on whatever parsed, so every problem is reported at once. */
+	ok &= check_policy(&pol, errs);
 	if (!ok) {
 		policy_free(&pol);
 		return -EBADMSG;

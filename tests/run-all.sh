@@ -9,6 +9,7 @@ cd "$ROOT"
 
 TESTS=(
 	"unit: make unit"
+	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
