@@ -43,7 +43,8 @@ APT_PACKAGES=(
 	linux-source-6.1 linux-image-amd64
 	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
 	python3-jsonschema openssl
-	nettle-dev mtools dosfstools e2fsprogs busybox-static
+	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
+	clang libclang-rt-dev
 )
 
 log() { printf 'build: %s\n' "$*" >&2; }
