@@ -17,7 +17,7 @@ MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/li
 CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
 SLINIT_SRCS := $(wildcard init/*.c kexec/*.c) $(CORE_SRCS)
 SLINIT_OBJS := $(SLINIT_SRCS:%.c=$(OBJ)/musl/%.o)
-SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lnettle
+SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lblkid -lnettle
 
 # Host builds (unit tests, later slpolicy) use Debian's own libraries; unit tests run
 # under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -13,7 +13,10 @@ TESTS=(
 	"policy: tests/policy/test-predict.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
+	"tpm: tests/tpm/test-eventlog-tpm2tools.py"
+	"fuzz: make fuzz FUZZ_SECONDS=10"
 	"build: tests/build/test-kconfig-check.sh"
+	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-boot-skeleton.py"
 )
 
