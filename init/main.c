@@ -1,114 +1,314 @@
-/* slinit, PID 1 of the Secure Launch kernel. Skeleton: proves the TPM path end to end
- * (mounts, TPM, active banks, PCRs 17-23, one test event into PCRs 22 and 23). */
+/* slinit, PID 1 of the Secure Launch kernel: the steps of DESIGN section 1, in order,
+ * stopping at the first failure. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "digest.h"
+#include "bootdev.h"
+#include "launch.h"
+#include "load.h"
 #include "log.h"
+#include "measure.h"
 #include "mounts.h"
+#include "options.h"
+#include "policy.h"
 #include "power.h"
+#include "recorder.h"
 #include "tpm.h"
 
-/* Seconds the failure reason stays on screen before power-off. */
-#define FAILURE_DELAY 10
+struct slinit {
+	struct sl_options opts;
+	struct recorder rec;
+	struct policy policy;
+	bool have_policy;
+	bool capped;
+	int root_fd;
+	long start_ms;
+	long step_ms;
+};
 
-/* The PCRs the skeleton reports: the DRTM ones and the debug PCR. */
-#define FIRST_PCR 17
-#define LAST_PCR 23
-
-/* The skeleton's event: its digest is the hash of exactly these bytes, no NUL. */
-static const char test_event[] = "sll: test event";
-
-static _Noreturn void fail(void)
+static long now_ms(void)
 {
-	power_off(FAILURE_DELAY);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void print_banks(unsigned banks)
+/* With sl.debug: how long the step that just ended took, for the boot time breakdown. */
+static void step_done(struct slinit *s, const char *step)
 {
-	char names[64] = "";
+	long now = now_ms();
 
+	log_debug("step %s: %ld ms", step, now - s->step_ms);
+	s->step_ms = now;
+}
+
+static _Noreturn void halt(struct slinit *s)
+{
+	power_off(s->opts.halt_delay);
+}
+
+static int launch_entry(struct slinit *s, const struct policy_entry *e, struct launch *l,
+			char *why, size_t why_size);
+
+/* DESIGN section 6: "halt", or "cap" 19, 21 and 22 with the failure event and boot the
+ * policy's recovery entry, itself verified and measured after the cap. */
+static _Noreturn void fail(struct slinit *s, const char *what)
+{
+	const struct policy_entry *recovery;
+	struct launch l;
+	char why[512] = "";
+
+	if (!s->have_policy || s->policy.on_failure != POLICY_ON_FAILURE_CAP || s->capped ||
+	    !s->rec.tpm)
+		halt(s);
+	s->capped = true;
+	static const unsigned capped[] = { PCR_AUTHORITY, PCR_CONFIG, PCR_LAUNCH };
+	for (size_t i = 0; i < sizeof(capped) / sizeof(capped[0]); i++)
+		if (measure_failure(&s->rec.events, s->rec.banks, capped[i], what) < 0)
+			halt(s);
+	if (recorder_commit(&s->rec) < 0)
+		halt(s);
+	recovery = policy_find_entry(&s->policy, s->policy.recovery);
+	log_info("PCRs 19, 21, 22 capped; booting the recovery entry \"%s\"", recovery->name);
+	if (launch_entry(s, recovery, &l, why, sizeof(why)) < 0) {
+		log_failure(recovery->name, "recovery entry: %s", why);
+		halt(s);
+	}
+	kexec_execute();
+	log_failure("kexec", "reboot(LINUX_REBOOT_CMD_KEXEC) failed: %s", strerror(errno));
+	halt(s);
+}
+
+static void start(struct slinit *s)
+{
+	char cmdline[4096] = "", err[256];
+	int fd;
+	ssize_t n;
+
+	s->start_ms = s->step_ms = now_ms();
+	if (mounts_pseudo_filesystems() < 0)
+		halt(s);
+	log_open_console();
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, cmdline, sizeof(cmdline) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		log_failure("/proc/cmdline", "cannot read it: %s", strerror(errno));
+		halt(s);
+	}
+	cmdline[n] = '\0';
+	/* Defaults hold even when the options are refused, so the failure can be shown. */
+	s->opts.halt_delay = OPTIONS_DEFAULT_HALT_DELAY;
+	if (options_parse(cmdline, &s->opts, err, sizeof(err)) < 0) {
+		log_failure("kernel command line", "%s", err);
+		halt(s);
+	}
+	log_set_debug(s->opts.debug);
+	log_info("Secure Launch init, PID %d", (int)getpid());
+	step_done(s, "start");
+}
+
+/* A dynamic launch resets PCRs 17-22 to zero; without one they stay all-ones, and PCR 19
+ * cannot return to zero by extends. TrenchBoot kernels also say so in securityfs. */
+static bool drtm_detected(struct slinit *s)
+{
+	uint8_t v[HASH_MAX_SIZE];
+	enum hash_alg alg = HASH_SHA256;
+
+	if (access("/sys/kernel/security/slaunch", F_OK) == 0)
+		return true;
 	for (int a = 0; a < HASH_ALG_COUNT; a++)
-		if (banks & HASH_BANK(a)) {
-			if (names[0])
-				strcat(names, " ");
-			strcat(names, hash_alg_name((enum hash_alg)a));
+		if (s->rec.banks & HASH_BANK(a)) {
+			alg = (enum hash_alg)a;
+			break;
 		}
-	log_info("active PCR banks: %s", names);
+	if (tpm_pcr_read(s->rec.tpm, alg, PCR_AUTHORITY, v) < 0) {
+		log_failure("TPM", "reading PCR %u: %s", PCR_AUTHORITY, tpm_last_error(s->rec.tpm));
+		halt(s);
+	}
+	for (size_t i = 0; i < hash_alg_size(alg); i++)
+		if (v[i])
+			return false;
+	return true;
 }
 
-/* Prints "pcr <phase> <bank> <index> <hex>" for every active bank: the test harness parses it. */
-static int print_pcrs(struct tpm *tpm, unsigned banks, const char *phase, unsigned first,
-		      unsigned last)
+static void open_tpm(struct slinit *s)
 {
-	for (int a = 0; a < HASH_ALG_COUNT; a++) {
-		if (!(banks & HASH_BANK(a)))
+	char banks[64] = "";
+	int r = tpm_open(&s->rec.tpm);
+
+	if (r < 0) {
+		log_failure("TPM", "no TPM device (/dev/tpmrm0, /dev/tpm0): %s", strerror(-r));
+		halt(s);
+	}
+	if (tpm_active_banks(s->rec.tpm, &s->rec.banks) < 0) {
+		log_failure("TPM", "reading PCR banks: %s", tpm_last_error(s->rec.tpm));
+		halt(s);
+	}
+	for (int a = 0; a < HASH_ALG_COUNT; a++)
+		if (s->rec.banks & HASH_BANK(a))
+			snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s",
+				 banks[0] ? " " : "", hash_alg_name((enum hash_alg)a));
+	s->rec.drtm = drtm_detected(s);
+	log_info("TPM %s, banks %s, %s", tpm_device(s->rec.tpm), banks,
+		 s->rec.drtm ? "dynamic launch detected" : "no dynamic launch");
+	step_done(s, "tpm");
+}
+
+static void mount_boot(struct slinit *s)
+{
+	char dev[300];
+
+	if (bootdev_mount(&s->opts, dev, sizeof(dev)) < 0)
+		halt(s);
+	s->root_fd = bootdev_open_root();
+	if (s->root_fd < 0) {
+		log_failure(BOOT_MOUNT, "cannot open it: %s", strerror(-s->root_fd));
+		halt(s);
+	}
+	log_info("boot partition %s mounted read-only", dev);
+	step_done(s, "boot partition");
+}
+
+/* Reads the policy once, extends its exact bytes into PCR 21, then parses them. */
+static void load_policy(struct slinit *s)
+{
+	struct policy_errors errs = { 0 };
+	static uint8_t buf[POLICY_MAX_SIZE + 1];
+	size_t len = 0;
+	int fd = measure_open_beneath(s->root_fd, s->opts.policy), r;
+
+	if (fd < 0) {
+		log_failure(s->opts.policy, "cannot open the policy on the boot partition: %s",
+			    fd == -ELOOP ? "it is a symbolic link" : strerror(-fd));
+		halt(s);
+	}
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
 			continue;
-		for (unsigned pcr = first; pcr <= last; pcr++) {
-			struct digest_set value = { .banks = HASH_BANK(a) };
-			char hex[2 * HASH_MAX_SIZE + 1];
-			int r = tpm_pcr_read(tpm, (enum hash_alg)a, pcr, value.d[a]);
-
-			if (r < 0) {
-				log_failure("TPM", "reading PCR %u: %s", pcr, tpm_last_error(tpm));
-				return r;
+		if (n <= 0) {
+			if (n < 0) {
+				log_failure(s->opts.policy, "reading: %s", strerror(errno));
+				halt(s);
 			}
-			digest_hex(&value, (enum hash_alg)a, hex);
-			log_info("pcr %s %s %u %s", phase, hash_alg_name((enum hash_alg)a), pcr, hex);
+			break;
 		}
+		len += (size_t)n;
 	}
+	close(fd);
+	if (len > POLICY_MAX_SIZE) {
+		log_failure(s->opts.policy, "larger than the %u-byte limit", POLICY_MAX_SIZE);
+		halt(s);
+	}
+	if (measure_policy(&s->rec.events, s->rec.banks, buf, len, s->opts.policy) < 0 ||
+	    recorder_commit(&s->rec) < 0)
+		halt(s);
+	r = policy_parse(buf, len, &s->policy, &errs);
+	if (r < 0) {
+		/* One line: the first problem; slpolicy check lists them all. */
+		log_failure(s->opts.policy, "%s: %s (run slpolicy check for all errors)",
+			    errs.count ? errs.errors[0].where : "/",
+			    errs.count ? errs.errors[0].reason : strerror(-r));
+		policy_errors_free(&errs);
+		halt(s);
+	}
+	s->have_policy = true;
+	log_info("policy %s: serial %lld, %zu entr%s, on_failure %s", s->opts.policy,
+		 (long long)s->policy.serial, s->policy.entry_count,
+		 s->policy.entry_count == 1 ? "y" : "ies",
+		 s->policy.on_failure == POLICY_ON_FAILURE_CAP ? "cap" : "halt");
+	if (s->policy.require_drtm && !s->rec.drtm) {
+		log_failure("policy", "require_drtm is true but this is not a dynamic launch");
+		fail(s, "no dynamic launch");
+	}
+	if (!s->rec.drtm)
+		log_info("no DRTM: recording into PCR 12 (policy) and PCR 13 (launch), as the "
+			 "policy allows");
+	step_done(s, "policy");
+}
+
+static void run_collectors(struct slinit *s)
+{
+	/* Collectors come with their own module; refusing beats skipping silently. */
+	if (s->policy.collector_count) {
+		log_failure("policy", "/collectors: collectors are not supported by this build");
+		fail(s, "collectors not supported");
+	}
+}
+
+static int launch_entry(struct slinit *s, const struct policy_entry *e, struct launch *l,
+			char *why, size_t why_size)
+{
+	int r = launch_read(s->root_fd, e, s->rec.banks, l, why, why_size);
+
+	if (r < 0)
+		return r;
+	step_done(s, "read and verify");
+	r = launch_commit(&s->rec, e, l, why, why_size);
+	if (r < 0)
+		return r;
+	log_info("entry \"%s\": kernel %s loaded, %s, PCR %u extended", e->name, e->kernel,
+		 e->verified ? "verified" : "measured only", recorder_pcr(&s->rec, PCR_LAUNCH));
+	step_done(s, "measure and load");
 	return 0;
 }
 
-static int extend_test_event(struct tpm *tpm, unsigned banks, unsigned pcr)
+/* sl.entry= or the first entry whose objects verify (a fallback keeps fleets bootable). */
+static void launch(struct slinit *s)
 {
-	struct digest_set digests;
-	int r = digest_buffer(banks, test_event, strlen(test_event), &digests);
+	struct launch l;
+	char why[512];
 
-	if (r < 0) {
-		log_failure("test event", "hashing: %s", strerror(-r));
-		return r;
+	for (size_t i = 0; i < s->policy.entry_count; i++) {
+		const struct policy_entry *e = &s->policy.entries[i];
+
+		size_t measured = s->rec.events.count;
+
+		if (s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0)
+			continue;
+		why[0] = '\0';
+		if (launch_entry(s, e, &l, why, sizeof(why)) == 0)
+			return;
+		if (s->rec.events.count != measured || s->opts.entry[0]) {
+			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
+			log_failure(e->name, "%s", why);
+			fail(s, e->name);
+		}
+		log_info("entry \"%s\" refused: %s; trying the next one", e->name, why);
 	}
-	r = tpm_pcr_extend(tpm, pcr, &digests);
-	if (r < 0) {
-		log_failure("TPM", "extending PCR %u: %s", pcr, tpm_last_error(tpm));
-		return r;
-	}
-	log_info("extended PCR %u: %s", pcr, test_event);
-	return 0;
+	if (s->opts.entry[0])
+		log_failure("sl.entry", "no entry is named \"%s\"", s->opts.entry);
+	else if (s->policy.entry_count == 1)
+		log_failure(s->policy.entries[0].name, "%s", why);
+	else
+		log_failure("policy", "no entry verified (last one: %s)", why);
+	fail(s, "no entry verified");
 }
 
 int main(void)
 {
-	struct tpm *tpm;
-	unsigned banks;
-	int r;
+	struct slinit s = { .root_fd = -1 };
 
-	if (mounts_pseudo_filesystems() < 0)
-		fail();
-	log_open_console();
-	log_info("Secure Launch init, PID %d", (int)getpid());
+	start(&s);
+	open_tpm(&s);
+	mount_boot(&s);
+	load_policy(&s);
+	run_collectors(&s);
+	launch(&s);
 
-	r = tpm_open(&tpm);
-	if (r < 0) {
-		log_failure("TPM", "no TPM device (/dev/tpmrm0, /dev/tpm0): %s", strerror(-r));
-		fail();
-	}
-	log_info("TPM: %s", tpm_device(tpm));
-	r = tpm_active_banks(tpm, &banks);
-	if (r < 0) {
-		log_failure("TPM", "reading PCR banks: %s", tpm_last_error(tpm));
-		fail();
-	}
-	print_banks(banks);
-
-	if (print_pcrs(tpm, banks, "before", FIRST_PCR, LAST_PCR) < 0 ||
-	    extend_test_event(tpm, banks, 23) < 0 || extend_test_event(tpm, banks, 22) < 0 ||
-	    print_pcrs(tpm, banks, "after", 22, 23) < 0)
-		fail();
-
-	tpm_close(tpm);
-	log_info("skeleton done");
-	power_off(0);
+	close(s.root_fd);
+	bootdev_unmount();
+	log_info("launching after %ld ms, %u TPM commands", now_ms() - s.start_ms,
+		 tpm_command_count(s.rec.tpm));
+	kexec_execute();
+	log_failure("kexec", "reboot(LINUX_REBOOT_CMD_KEXEC) failed: %s", strerror(errno));
+	fail(&s, "kexec failed");
 }

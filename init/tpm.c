@@ -16,6 +16,7 @@ struct tpm {
 	TSS2_TCTI_CONTEXT *tcti;
 	TSS2_SYS_CONTEXT *sys;
 	TSS2_RC last_rc;
+	unsigned commands;
 	char last_error[160];
 };
 
@@ -97,6 +98,11 @@ const char *tpm_device(const struct tpm *tpm)
 	return tpm->device;
 }
 
+unsigned tpm_command_count(const struct tpm *tpm)
+{
+	return tpm->commands;
+}
+
 const char *tpm_last_error(const struct tpm *tpm)
 {
 	return tpm->last_error;
@@ -109,6 +115,7 @@ int tpm_active_banks(struct tpm *tpm, unsigned *ret_banks)
 	unsigned banks = 0;
 	TSS2_RC rc;
 
+	tpm->commands++;
 	rc = Tss2_Sys_GetCapability(tpm->sys, NULL, TPM2_CAP_PCRS, 0, TPM2_NUM_PCR_BANKS, &more,
 				    &cap, NULL);
 	if (rc != TSS2_RC_SUCCESS)
@@ -153,6 +160,7 @@ int tpm_pcr_read(struct tpm *tpm, enum hash_alg alg, unsigned pcr, uint8_t ret_v
 	in.pcrSelections[0].sizeofSelect = 3;
 	in.pcrSelections[0].pcrSelect[pcr / 8] = (uint8_t)(1u << (pcr % 8));
 
+	tpm->commands++;
 	rc = Tss2_Sys_PCR_Read(tpm->sys, NULL, &in, &update_counter, &out, &values, NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(tpm, "TPM2_PCR_Read", rc);
@@ -188,6 +196,7 @@ int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *diges
 	if (values.count == 0)
 		return -EINVAL;
 
+	tpm->commands++;
 	rc = Tss2_Sys_PCR_Extend(tpm->sys, pcr, &auth, &values, &auth_rsp);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(tpm, "TPM2_PCR_Extend", rc);

@@ -21,5 +21,8 @@ int tpm_active_banks(struct tpm *tpm, unsigned *ret_banks);
 
 int tpm_pcr_read(struct tpm *tpm, enum hash_alg alg, unsigned pcr, uint8_t ret_value[HASH_MAX_SIZE]);
 
+/* TPM commands sent so far (for the boot report). */
+unsigned tpm_command_count(const struct tpm *tpm);
+
 /* One TPM2_PCR_Extend carrying a digest for every bank in digests->banks. */
 int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *digests);

@@ -11,9 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Runtime kernels and initrds beyond this are refused rather than read forever. */
-#define MEASURE_MAX_OBJECT (2ull << 30)
-
 /* Appends an SLL event whose data is "sll: <what>[ <path>]" (DESIGN section 4). */
 static int append_event(struct event_list *events, uint32_t pcr, const struct digest_set *digests,
 			const char *what, const char *path)
@@ -60,6 +57,13 @@ int measure_separator(struct event_list *events, unsigned banks)
 
 	return append_buffer_event(events, PCR_LAUNCH, banks, separator, sizeof(separator),
 				   "separator", NULL);
+}
+
+int measure_failure(struct event_list *events, unsigned banks, unsigned pcr, const char *what)
+{
+	static const uint8_t failure[4] = { 0, 0, 0, 1 };
+
+	return append_buffer_event(events, pcr, banks, failure, sizeof(failure), "failure:", what);
 }
 
 int measure_open_beneath(int root_fd, const char *path)

@@ -12,6 +12,9 @@
 #define PCR_CONFIG 21
 #define PCR_LAUNCH 22
 
+/* Runtime kernels and initrds beyond this are refused rather than read forever. */
+#define MEASURE_MAX_OBJECT (2ull << 30)
+
 /* PCR 21: the policy file's raw bytes, before parsing. */
 int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
 		   const char *policy_path);
@@ -22,6 +25,8 @@ int measure_object(struct event_list *events, const char *kind, const char *path
 int measure_cmdline(struct event_list *events, unsigned banks, const char *cmdline);
 /* PCR 22: the final separator (digest of 00 00 00 00). */
 int measure_separator(struct event_list *events, unsigned banks);
+/* The failure cap (digest of 00 00 00 01) into pcr, with what failed as event data. */
+int measure_failure(struct event_list *events, unsigned banks, unsigned pcr, const char *what);
 
 /* Opens a policy path ("/vmlinuz") beneath root_fd: openat2 RESOLVE_BENEATH, no symlinks,
  * regular files only. An fd, or -errno (-EXDEV: escapes the root; -ELOOP: a symlink). */

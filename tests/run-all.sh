@@ -17,7 +17,7 @@ TESTS=(
 	"fuzz: make fuzz FUZZ_SECONDS=10"
 	"build: tests/build/test-kconfig-check.sh"
 	"e2e: tests/e2e/runtime/test-runtime.sh"
-	"e2e: tests/e2e/test-boot-skeleton.py"
+	"e2e: tests/e2e/test-launch.py"
 )
 
 passed=0 failed=0 failed_names=()

@@ -1,0 +1,170 @@
+/* Launching one policy entry: its objects read once into sealed memfds while being hashed,
+ * checked against the allow-lists, measured, handed to kexec_file_load(2). */
+#include "launch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eventlog.h"
+#include "handover.h"
+#include "load.h"
+#include "log.h"
+#include "measure.h"
+
+static unsigned allow_list_banks(const struct policy_allow_list *l)
+{
+	unsigned banks = 0;
+
+	for (size_t i = 0; i < l->count; i++)
+		banks |= HASH_BANK(l->digests[i].alg);
+	return banks;
+}
+
+/* Copies one object into memfd fd while hashing it: the bytes hashed are the bytes booted. */
+static int read_object(int root_fd, const char *path, unsigned banks, int fd,
+		       struct digest_set *ret, unsigned long long *ret_size, char *why,
+		       size_t why_size)
+{
+	uint64_t size = 0;
+	int src = measure_open_beneath(root_fd, path), r;
+
+	if (src < 0) {
+		snprintf(why, why_size, "%s: %s", path,
+			 src == -EXDEV ? "escapes the boot partition" :
+			 src == -ELOOP ? "is a symbolic link (refused)" :
+			 src == -EINVAL ? "is not a regular file" : strerror(-src));
+		return src;
+	}
+	r = measure_stream(src, banks, MEASURE_MAX_OBJECT, kexec_memfd_append, &fd, ret, &size);
+	close(src);
+	if (r < 0) {
+		snprintf(why, why_size, "%s: %s", path,
+			 r == -EFBIG ? "larger than the 2 GiB limit" :
+			 r == -ENOSPC || r == -ENOMEM ? "does not fit in memory" : strerror(-r));
+		return r;
+	}
+	if (ret_size)
+		*ret_size += size;
+	return 0;
+}
+
+static int check_allowed(const struct policy_entry *e, const struct policy_allow_list *list,
+			 const struct digest_set *d, const char *kind, const char *path, char *why,
+			 size_t why_size)
+{
+	char hex[2 * HASH_MAX_SIZE + 1];
+
+	if (!e->verified || policy_allow_list_matches(list, d))
+		return 0;
+	digest_hex(d, HASH_SHA256, hex);
+	snprintf(why, why_size, "%s %s: digest sha256:%.16s... is not in allow.%s", kind, path,
+		 (d->banks & HASH_BANK(HASH_SHA256)) ? hex : "?", kind);
+	return -EBADMSG;
+}
+
+int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struct launch *ret,
+		char *why, size_t why_size)
+{
+	struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
+	unsigned hash_banks = banks | allow_list_banks(&e->allow_kernel) |
+			      allow_list_banks(&e->allow_initrd);
+	int r;
+
+	r = kexec_memfd_new("sll-kernel", &l.kernel_fd);
+	if (r < 0 || (r = read_object(root_fd, e->kernel, hash_banks, l.kernel_fd, &l.kernel,
+				      NULL, why, why_size)) < 0 ||
+	    (r = check_allowed(e, &e->allow_kernel, &l.kernel, "kernel", e->kernel, why,
+			       why_size)) < 0 ||
+	    (r = kexec_memfd_seal(l.kernel_fd)) < 0)
+		goto fail;
+	/* kexec_file_load takes one initrd: the entry's initrds, concatenated in order. */
+	if (e->initrd_count && (r = kexec_memfd_new("sll-initrd", &l.initrd_fd)) < 0)
+		goto fail;
+	for (size_t i = 0; i < e->initrd_count; i++)
+		if ((r = read_object(root_fd, e->initrds[i], hash_banks, l.initrd_fd, &l.initrds[i],
+				     &l.initrd_size, why, why_size)) < 0 ||
+		    (r = check_allowed(e, &e->allow_initrd, &l.initrds[i], "initrd", e->initrds[i],
+				       why, why_size)) < 0)
+			goto fail;
+	*ret = l;
+	return 0;
+fail:
+	if (!why[0])
+		snprintf(why, why_size, "%s", strerror(-r));
+	launch_close(&l);
+	return r;
+}
+
+static int hand_over_log(struct recorder *rec, struct launch *l, char *why, size_t why_size)
+{
+	uint8_t *log;
+	size_t len;
+	int r;
+
+	recorder_map_new(rec);
+	r = eventlog_encode(&rec->events, rec->banks, &log, &len);
+	if (r < 0) {
+		snprintf(why, why_size, "encoding the event log: %s", strerror(-r));
+		return r;
+	}
+	/* Without initrds the log still travels: as the runtime's only initrd. */
+	if (l->initrd_fd < 0 && (r = kexec_memfd_new("sll-initrd", &l->initrd_fd)) < 0)
+		goto out;
+	r = handover_append_eventlog(l->initrd_fd, l->initrd_size, log, len);
+	if (r < 0)
+		snprintf(why, why_size, "appending the event log to the initrd: %s", strerror(-r));
+out:
+	free(log);
+	return r;
+}
+
+int launch_commit(struct recorder *rec, const struct policy_entry *e, struct launch *l,
+		  char *why, size_t why_size)
+{
+	int r;
+
+	r = measure_object(&rec->events, "kernel", e->kernel, &l->kernel);
+	for (size_t i = 0; r >= 0 && i < e->initrd_count; i++)
+		r = measure_object(&rec->events, "initrd", e->initrds[i], &l->initrds[i]);
+	if (r >= 0)
+		r = measure_cmdline(&rec->events, rec->banks, e->cmdline);
+	if (r < 0) {
+		snprintf(why, why_size, "recording events: %s", strerror(-r));
+		return r;
+	}
+	if ((r = recorder_commit(rec)) < 0) {
+		snprintf(why, why_size, "TPM error (see above)");
+		return r;
+	}
+	/* The separator closes PCR 22 only once the kernel is loaded; the log handed over
+	 * already contains it, so log and PCRs agree in the runtime OS. */
+	if ((r = measure_separator(&rec->events, rec->banks)) < 0 ||
+	    (r = hand_over_log(rec, l, why, why_size)) < 0)
+		return r;
+	if ((r = kexec_memfd_seal(l->initrd_fd)) < 0) {
+		snprintf(why, why_size, "sealing the initrd: %s", strerror(-r));
+		return r;
+	}
+	r = kexec_load(l->kernel_fd, l->initrd_fd, e->cmdline);
+	if (r < 0) {
+		snprintf(why, why_size, "kexec_file_load: %s", kexec_strerror(r));
+		return r;
+	}
+	if ((r = recorder_commit(rec)) < 0) {
+		snprintf(why, why_size, "TPM error (see above)");
+		return r;
+	}
+	return 0;
+}
+
+void launch_close(struct launch *l)
+{
+	if (l->kernel_fd >= 0)
+		close(l->kernel_fd);
+	if (l->initrd_fd >= 0)
+		close(l->initrd_fd);
+	l->kernel_fd = l->initrd_fd = -1;
+}

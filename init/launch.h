@@ -1,0 +1,30 @@
+/* Launching one policy entry: its objects read once into sealed memfds while being hashed,
+ * checked against the allow-lists, measured, handed to kexec_file_load(2). */
+#pragma once
+
+#include <stddef.h>
+
+#include "policy.h"
+#include "recorder.h"
+
+struct launch {
+	int kernel_fd;
+	int initrd_fd; /* -1 without initrds */
+	unsigned long long initrd_size;
+	struct digest_set kernel;
+	struct digest_set initrds[POLICY_MAX_INITRDS];
+};
+
+/* Reads the entry's kernel and initrds beneath root_fd into memfds (the kernel's sealed),
+ * hashing what is copied in the recorder's banks plus those of the allow-lists. With
+ * allow-lists, every object must match: -EBADMSG otherwise. On failure why says what. */
+int launch_read(int root_fd, const struct policy_entry *entry, unsigned banks,
+		struct launch *ret, char *why, size_t why_size);
+
+/* Measures the read entry (kernel, initrds, cmdline into PCR 22), writes the event log with
+ * the separator that will follow, appends it to the initrd, seals, kexec_file_load()s and
+ * then extends the separator. After 0, only kexec_execute() remains. */
+int launch_commit(struct recorder *rec, const struct policy_entry *entry, struct launch *l,
+		  char *why, size_t why_size);
+
+void launch_close(struct launch *l);

@@ -1,0 +1,161 @@
+"""Shared pieces of the QEMU end-to-end tests: a boot partition staged in a temp dir, the boot
+disk, a boot of build/sll.efi under QEMU + swtpm (simulated DRTM), the runtime OS's report,
+and PCR values computed here with hashlib, independently of the C code."""
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+SLPOLICY = os.path.join(BUILD, "slpolicy")
+IMAGE = os.path.join(BUILD, "sll.efi")
+RUNTIME = os.path.join(BUILD, "runtime")
+
+
+def build_runtime():
+    subprocess.run([os.path.join(ROOT, "tests", "e2e", "runtime", "make-runtime.sh"), RUNTIME],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(RUNTIME, "vmlinuz"), "rb") as f:
+        kernel = f.read()
+    with open(os.path.join(RUNTIME, "initrd.img"), "rb") as f:
+        initrd = f.read()
+    return kernel, initrd
+
+
+def h(alg, data):
+    return hashlib.new(alg, data).digest()
+
+
+def chain(alg, start, digests):
+    value = start
+    for d in digests:
+        value = hashlib.new(alg, value + d).digest()
+    return value
+
+
+def zero(alg):
+    return bytes(hashlib.new(alg).digest_size)
+
+
+def drtm_pcr17(alg, image):
+    """What the DCE leaves in PCR 17: H(0 || H(SL image))."""
+    return chain(alg, zero(alg), [h(alg, image)])
+
+
+def launch_pcr22(alg, objects, cmdline, start=None):
+    """PCR 22 after kernel, initrds, cmdline and the separator (DESIGN section 3)."""
+    digests = [h(alg, o) for o in objects] + [h(alg, cmdline.encode()), h(alg, b"\0\0\0\0")]
+    return chain(alg, zero(alg) if start is None else start, digests)
+
+
+FAILURE = b"\0\0\0\1"
+
+
+class Stage:
+    """The contents of a boot partition, in a directory."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "boot")
+        os.makedirs(os.path.join(self.dir, "slaunch"), exist_ok=True)
+        self.files = {}
+
+    def put(self, path, data):
+        full = self.dir + path
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+        self.files[path] = data
+
+    def read(self, path):
+        return self.files[path]
+
+    def slpolicy_new(self, kernel, initrds, cmdline, name="debian", banks=("sha256",)):
+        args = [SLPOLICY, "new", "--root", self.dir, "--kernel", kernel, "--cmdline", cmdline,
+                "--name", name]
+        for i in initrds:
+            args += ["--initrd", i]
+        for b in banks:
+            args += ["--bank", b]
+        return json.loads(subprocess.run(args, check=True, capture_output=True).stdout)
+
+    def put_policy(self, policy, path="/slaunch/policy.json"):
+        data = policy if isinstance(policy, bytes) else json.dumps(policy, indent=1).encode()
+        self.put(path, data)
+        return data
+
+    def predict(self, banks, entry=None, path="/slaunch/policy.json"):
+        args = [SLPOLICY, "predict", self.dir + path, "--root", self.dir, "--format", "json",
+                "--policy-path", path]
+        for b in banks:
+            args += ["--bank", b]
+        if entry:
+            args += ["--entry", entry]
+        out = subprocess.run(args, check=True, capture_output=True).stdout
+        return {alg: {int(k): v for k, v in pcrs.items()} for alg, pcrs in json.loads(out).items()}
+
+    def disk(self, image_path, label="SLBOOT"):
+        args = [os.path.join(ROOT, "tests", "e2e", "make-boot-disk.sh"), image_path,
+                "--label", label]
+        args += [f"{self.dir}{p}={p}" for p in sorted(self.files)]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        return image_path
+
+
+class Boot:
+    """One boot of sll.efi and what its serial console showed."""
+
+    def __init__(self, log_path, returncode):
+        with open(log_path, "rb") as f:
+            self.log = f.read().decode("utf-8", "replace").replace("\r", "")
+        self.returncode = returncode
+        self.pcrs = {}
+        for alg, pcr, value in re.findall(r"^sll-runtime: pcr (\w+) (\d+) ([0-9a-f]+)$", self.log,
+                                          re.M):
+            self.pcrs.setdefault(alg, {})[int(pcr)] = value
+        m = re.search(r"^sll-runtime: eventlog-begin\n(.*?)^sll-runtime: eventlog-end$",
+                      self.log, re.M | re.S)
+        self.eventlog = base64.b64decode("".join(m.group(1).split())) if m else None
+
+    @property
+    def kexeced(self):
+        return "sll-runtime: booted" in self.log or "kexec_core: Starting new kernel" in self.log
+
+    def failed_line(self):
+        m = re.search(r"^slinit: FAILED: .*$", self.log, re.M)
+        return m.group(0) if m else None
+
+
+def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
+         timeout=180):
+    args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", IMAGE,
+            "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
+            "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
+    if disk:
+        args += ["--drive", disk]
+    if not tpm:
+        args += ["--no-tpm"]
+    if not drtm:
+        args += ["--no-drtm"]
+    r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return Boot(log_path, r.returncode)
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def check(self, cond, what):
+        print(("ok   " if cond else "FAIL ") + what, flush=True)
+        if cond:
+            self.passed += 1
+        else:
+            self.failed.append(what)
+        return cond
+
+    def summary(self):
+        print(f"{self.passed} passed, {len(self.failed)} failed")
+        return 1 if self.failed else 0

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""e2e: sll.efi under QEMU + swtpm with a simulated DRTM launch, a boot disk holding a policy,
+Debian's kernel and a test initrd. Good paths kexec into the runtime OS, whose PCRs must equal
+both `slpolicy predict` and the values computed here with hashlib; tamper cases must refuse
+with the right one-line reason and never kexec."""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sll_e2e import (BUILD, FAILURE, IMAGE, SLPOLICY, Checks, Stage, boot, build_runtime,
+                     chain, drtm_pcr17, h, launch_pcr22, zero)
+
+CMDLINE = "console=ttyS0 panic=-1 sll.test=1"
+BANKS = ("sha1", "sha256")
+LOGS = os.path.join(BUILD, "test-logs", "e2e-launch")
+
+t = Checks()
+
+
+def stage_good(tmp, kernel, initrd, cmdline=CMDLINE, allow=True):
+    s = Stage(tmp)
+    s.put("/vmlinuz", kernel)
+    s.put("/initrd.img", initrd)
+    policy = s.slpolicy_new("/vmlinuz", ["/initrd.img"], cmdline)
+    if not allow:
+        del policy["entries"][0]["allow"]
+    return s, policy
+
+
+def run(name, stage, append="", **kw):
+    disk = stage.disk(os.path.join(os.path.dirname(stage.dir), "disk.img"))
+    log = os.path.join(LOGS, name + ".log")
+    b = boot(log, disk=disk, banks=BANKS, append=append, **kw)
+    print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
+    return b
+
+
+def check_launched(name, b, stage, policy_bytes, objects, cmdline, entry=None):
+    """The runtime OS booted and its PCRs equal the prediction and the hashlib values."""
+    t.check(b.kexeced and "sll-runtime: done" in b.log, f"{name}: runtime OS booted")
+    t.check(b.failed_line() is None, f"{name}: no failure reported")
+    pred = stage.predict(BANKS, entry=entry)
+    with open(IMAGE, "rb") as f:
+        image = f.read()
+    for alg in BANKS:
+        got = b.pcrs.get(alg, {})
+        t.check(got.get(17) == drtm_pcr17(alg, image).hex(), f"{name}: {alg} PCR 17 = DRTM image")
+        t.check(all(got.get(p) == zero(alg).hex() for p in (18, 19, 20, 23)),
+                f"{name}: {alg} PCRs 18, 19, 20, 23 zero")
+        want21 = chain(alg, zero(alg), [h(alg, policy_bytes)]).hex()
+        want22 = launch_pcr22(alg, objects, cmdline).hex()
+        t.check(got.get(21) == want21 == pred[alg][21], f"{name}: {alg} PCR 21 = policy bytes "
+                "= slpolicy predict")
+        t.check(got.get(22) == want22 == pred[alg][22], f"{name}: {alg} PCR 22 = kernel, "
+                "initrd, cmdline, separator = slpolicy predict")
+    t.check(b.eventlog is not None and len(b.eventlog) > 0, f"{name}: event log handed over")
+    if b.eventlog:
+        path = os.path.join(LOGS, name + ".eventlog.bin")
+        with open(path, "wb") as f:
+            f.write(b.eventlog)
+        parsed = subprocess.run(["tpm2_eventlog", path], capture_output=True, text=True)
+        digests = re.findall(r"Digest: \"?([0-9a-f]{40,})", parsed.stdout)
+        t.check(parsed.returncode == 0 and h("sha256", b"\0\0\0\0").hex() in digests,
+                f"{name}: tpm2_eventlog reads the handed-over log, separator included")
+
+
+def check_refused(name, b, pattern):
+    line = b.failed_line()
+    t.check(line is not None and re.fullmatch(pattern, line) is not None,
+            f"{name}: refused with: {line}")
+    t.check(not b.kexeced, f"{name}: nothing kexeced")
+    t.check(b.returncode == 0, f"{name}: powered off (halt), QEMU exit {b.returncode}")
+
+
+def main():
+    os.makedirs(LOGS, exist_ok=True)
+    kernel, initrd = build_runtime()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        s, policy = stage_good(tmp, kernel, initrd)
+        pb = s.put_policy(policy)
+        check_launched("verified", run("verified", s), s, pb, [kernel, initrd], CMDLINE)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = CMDLINE + " measured=1"
+        s, policy = stage_good(tmp, kernel, initrd, cmdline=cmd, allow=False)
+        pb = s.put_policy(policy)
+        check_launched("measured", run("measured", s), s, pb, [kernel, initrd], cmd)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        s, policy = stage_good(tmp, kernel, initrd)
+        bad = json.loads(json.dumps(policy["entries"][0]))
+        bad["name"] = "new"
+        bad["allow"]["kernel"] = ["sha256:" + hashlib.sha256(b"another kernel").hexdigest()]
+        policy["entries"].insert(0, bad)
+        pb = s.put_policy(policy)
+        b = run("fallback", s)
+        check_launched("fallback", b, s, pb, [kernel, initrd], CMDLINE, entry="debian")
+        t.check('slinit: entry "new" refused: kernel /vmlinuz: digest sha256:' in b.log,
+                "fallback: the refused first entry is named with its reason")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # cap: the requested entry fails, 19/21/22 are capped, the recovery entry boots.
+        s, policy = stage_good(tmp, kernel, initrd)
+        main_entry = policy["entries"][0]
+        main_entry["name"] = "main"
+        main_entry["allow"]["kernel"] = ["sha256:" + hashlib.sha256(b"x").hexdigest()]
+        rescue = {"name": "rescue", "kernel": "/vmlinuz", "initrd": ["/initrd.img"],
+                  "cmdline": CMDLINE + " rescue"}
+        policy.update(on_failure="cap", recovery="rescue")
+        policy["entries"].append(rescue)
+        pb = s.put_policy(policy)
+        b = run("cap-recovery", s, append="sl.entry=main")
+        t.check(b.kexeced and "sll-runtime: done" in b.log, "cap-recovery: recovery entry booted")
+        t.check(re.search(r"^slinit: FAILED: main: kernel /vmlinuz: digest sha256:[0-9a-f]{16}"
+                          r"\.\.\. is not in allow\.kernel$", b.log, re.M) is not None,
+                "cap-recovery: the failure of the requested entry is reported")
+        for alg in BANKS:
+            got = b.pcrs.get(alg, {})
+            fail = h(alg, FAILURE)
+            t.check(got.get(19) == chain(alg, zero(alg), [fail]).hex(),
+                    f"cap-recovery: {alg} PCR 19 capped")
+            t.check(got.get(21) == chain(alg, zero(alg), [h(alg, pb), fail]).hex(),
+                    f"cap-recovery: {alg} PCR 21 = policy then cap")
+            t.check(got.get(22) == launch_pcr22(alg, [kernel, initrd], rescue["cmdline"],
+                                                start=chain(alg, zero(alg), [fail])).hex(),
+                    f"cap-recovery: {alg} PCR 22 = cap then the recovery launch")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # No DRTM, allowed by the policy: PCR 12 and 13 instead of 21 and 22.
+        s, policy = stage_good(tmp, kernel, initrd)
+        policy["require_drtm"] = False
+        pb = s.put_policy(policy)
+        b = run("no-drtm", s, drtm=False)
+        t.check(b.kexeced and "no DRTM: recording into PCR 12" in b.log, "no-drtm: booted, said so")
+        for alg in BANKS:
+            got = b.pcrs.get(alg, {})
+            t.check(got.get(12) == chain(alg, zero(alg), [h(alg, pb)]).hex() and
+                    got.get(13) == launch_pcr22(alg, [kernel, initrd], CMDLINE).hex(),
+                    f"no-drtm: {alg} PCR 12 = policy, PCR 13 = launch")
+            t.check(got.get(17) == "f" * len(zero(alg).hex()) and
+                    got.get(22) == "f" * len(zero(alg).hex()),
+                    f"no-drtm: {alg} PCRs 17-22 untouched (all ones)")
+
+    tamper_cases(kernel, initrd)
+    return t.summary()
+
+
+def tamper_cases(kernel, initrd):
+    digest = r"sha256:[0-9a-f]{16}\.\.\."
+    cases = [
+        # name, mutate(stage, policy) -> policy bytes or None to keep, append, expected line
+        ("kernel-one-byte", lambda s, p: s.put("/vmlinuz", kernel[:-1] + bytes([kernel[-1] ^ 1])),
+         "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
+        ("initrd-changed", lambda s, p: s.put("/initrd.img", initrd + b"\0"),
+         "", rf"slinit: FAILED: debian: initrd /initrd\.img: digest {digest} is not in allow\.initrd"),
+        ("allow-wrong-digest",
+         lambda s, p: p["entries"][0]["allow"].update(kernel=["sha256:" + "ab" * 32]),
+         "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
+        ("policy-not-json", lambda s, p: b"this is not json\n",
+         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column 2: boolean expected "
+             r"\(run slpolicy check for all errors\)"),
+        ("kernel-missing", lambda s, p: p["entries"][0].update(kernel="/vmlinuz-gone"),
+         "", r"slinit: FAILED: debian: /vmlinuz-gone: No such file or directory"),
+        ("kernel-not-bzimage",
+         lambda s, p: (s.put("/not-a-kernel", os.urandom(65536)),
+                       p["entries"][0].update(kernel="/not-a-kernel"),
+                       p["entries"][0].pop("allow")),
+         "", r"slinit: FAILED: debian: kexec_file_load: not a kernel image the SL kernel can "
+             r"kexec \(not a bzImage\?\)"),
+        ("symlink-escape", None, "", None),
+        ("policy-missing", lambda s, p: "remove-policy",
+         "sl.boot_timeout=1", r"slinit: FAILED: boot partition: no vfat/ext4 partition holding "
+                              r"/slaunch/policy\.json appeared within 1 s"),
+        ("unknown-sl-option", lambda s, p: None, "sl.polcy=/x",
+         r"slinit: FAILED: kernel command line: unknown option sl\.polcy \(known: .*\)"),
+        ("no-tpm", lambda s, p: None, "",
+         r"slinit: FAILED: TPM: no TPM device \(/dev/tpmrm0, /dev/tpm0\): No such device"),
+        ("require-drtm-without-drtm", lambda s, p: None, "",
+         r"slinit: FAILED: policy: require_drtm is true but this is not a dynamic launch"),
+    ]
+    for name, mutate, append, pattern in cases:
+        if mutate is None:
+            continue  # symlinks cannot live on FAT; covered by tests/policy/test-predict.py
+        with tempfile.TemporaryDirectory() as tmp:
+            s, policy = stage_good(tmp, kernel, initrd)
+            out = mutate(s, policy)
+            if out == "remove-policy":
+                pass
+            elif isinstance(out, bytes):
+                s.put_policy(out)
+            else:
+                s.put_policy(policy)
+            b = run(name, s, append=append, tpm=(name != "no-tpm"),
+                    drtm=(name != "require-drtm-without-drtm"))
+            check_refused(name, b, pattern)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
