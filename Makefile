@@ -72,8 +72,8 @@ $(OBJ)/host-rel/%.o: %.c
 	$(HOST_CC) $(CSTD) $(CWARN) -O2 -g -Ipolicy -isystem $(HOST_SYSROOT)/include -MMD -MP -c -o $@ $<
 
 demo: all
-	tests/harness/boot-qemu.sh --kernel $(BUILD)/sll.efi --log $(BUILD)/demo-console.log \
-		--console --banks sha1,sha256,sha384
+	$(MAKE) slpolicy
+	tests/e2e/demo.py
 
 test: all
 	$(MAKE) slpolicy
