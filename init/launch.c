@@ -68,7 +68,7 @@ static int check_allowed(const struct policy_entry *e, const struct policy_allow
 int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struct launch *ret,
 		char *why, size_t why_size)
 {
-	struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
+	struct launch l = { .kernel_fd = -1, .initrd_fd = -1, .log = NULL };
 	unsigned hash_banks = banks | allow_list_banks(&e->allow_kernel) |
 			      allow_list_banks(&e->allow_initrd);
 	int r;
@@ -117,8 +117,13 @@ static int hand_over_log(struct recorder *rec, struct launch *l, char *why, size
 	if (r < 0)
 		snprintf(why, why_size, "appending the event log to the initrd: %s", strerror(-r));
 out:
-	free(log);
-	return r;
+	if (r < 0) {
+		free(log);
+		return r;
+	}
+	l->log = log;
+	l->log_len = len;
+	return 0;
 }
 
 int launch_commit(struct recorder *rec, const struct policy_entry *e, struct launch *l,
@@ -162,6 +167,8 @@ int launch_commit(struct recorder *rec, const struct policy_entry *e, struct lau
 
 void launch_close(struct launch *l)
 {
+	free(l->log);
+	l->log = NULL;
 	if (l->kernel_fd >= 0)
 		close(l->kernel_fd);
 	if (l->initrd_fd >= 0)

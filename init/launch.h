@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy.h"
 #include "recorder.h"
@@ -13,6 +14,8 @@ struct launch {
 	unsigned long long initrd_size;
 	struct digest_set kernel;
 	struct digest_set initrds[POLICY_MAX_INITRDS];
+	uint8_t *log; /* the event log handed over, for the copy on /boot */
+	size_t log_len;
 };
 
 /* Reads the entry's kernel and initrds beneath root_fd into memfds (the kernel's sealed),

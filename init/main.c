@@ -12,6 +12,7 @@
 #include "launch.h"
 #include "load.h"
 #include "log.h"
+#include "logfile.h"
 #include "measure.h"
 #include "mounts.h"
 #include "options.h"
@@ -55,6 +56,7 @@ static _Noreturn void halt(struct slinit *s)
 
 static int launch_entry(struct slinit *s, const struct policy_entry *e, struct launch *l,
 			char *why, size_t why_size);
+static void write_log_copy(struct slinit *s, const struct launch *l);
 
 /* DESIGN section 6: "halt", or "cap" 19, 21 and 22 with the failure event and boot the
  * policy's recovery entry, itself verified and measured after the cap. */
@@ -80,6 +82,9 @@ static _Noreturn void fail(struct slinit *s, const char *what)
 		log_failure(recovery->name, "recovery entry: %s", why);
 		halt(s);
 	}
+	write_log_copy(s, &l);
+	close(s->root_fd);
+	bootdev_unmount();
 	kexec_execute();
 	log_failure("kexec", "reboot(LINUX_REBOOT_CMD_KEXEC) failed: %s", strerror(errno));
 	halt(s);
@@ -157,6 +162,7 @@ static void open_tpm(struct slinit *s)
 			snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s",
 				 banks[0] ? " " : "", hash_alg_name((enum hash_alg)a));
 	s->rec.drtm = drtm_detected(s);
+	recorder_open_drtm_log(&s->rec);
 	log_info("TPM %s, banks %s, %s", tpm_device(s->rec.tpm), banks,
 		 s->rec.drtm ? "dynamic launch detected" : "no dynamic launch");
 	step_done(s, "tpm");
@@ -261,6 +267,21 @@ static int launch_entry(struct slinit *s, const struct policy_entry *e, struct l
 	return 0;
 }
 
+/* The copy of the log on /boot, when the policy asks for one: never a reason to refuse. */
+static void write_log_copy(struct slinit *s, const struct launch *l)
+{
+	char why[512] = "";
+
+	if (!s->policy.eventlog_path)
+		return;
+	if (logfile_write(s->root_fd, s->policy.eventlog_path, l->log, l->log_len, why,
+			  sizeof(why)) < 0)
+		log_info("warning: event log not copied to the boot partition: %s", why);
+	else
+		log_info("event log copied to %s", s->policy.eventlog_path);
+	step_done(s, "event log copy");
+}
+
 /* sl.entry= or the first entry whose objects verify (a fallback keeps fleets bootable). */
 static void launch(struct slinit *s)
 {
@@ -275,8 +296,10 @@ static void launch(struct slinit *s)
 		if (s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0)
 			continue;
 		why[0] = '\0';
-		if (launch_entry(s, e, &l, why, sizeof(why)) == 0)
+		if (launch_entry(s, e, &l, why, sizeof(why)) == 0) {
+			write_log_copy(s, &l);
 			return;
+		}
 		if (s->rec.events.count != measured || s->opts.entry[0]) {
 			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
 			log_failure(e->name, "%s", why);
@@ -295,7 +318,7 @@ static void launch(struct slinit *s)
 
 int main(void)
 {
-	struct slinit s = { .root_fd = -1 };
+	struct slinit s = { .root_fd = -1, .rec = { .drtm_log_fd = -1 } };
 
 	start(&s);
 	open_tpm(&s);

@@ -2,8 +2,40 @@
  * order, for the event log. */
 #include "recorder.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eventlog.h"
 #include "log.h"
 #include "measure.h"
+
+void recorder_open_drtm_log(struct recorder *rec)
+{
+	rec->drtm_log_fd = open(RECORDER_DRTM_LOG, O_WRONLY | O_CLOEXEC);
+	if (rec->drtm_log_fd >= 0)
+		log_info("appending events to the DRTM log %s", RECORDER_DRTM_LOG);
+}
+
+/* The securityfs write only logs (it does not extend): a failure leaves the DRTM log short,
+ * which a verifier notices, but must not stop a launch the TPM has recorded. */
+static void append_drtm_log(struct recorder *rec, const struct event *e)
+{
+	uint8_t *rec_buf;
+	size_t len;
+
+	if (rec->drtm_log_fd < 0)
+		return;
+	if (eventlog_encode_record(e, rec->banks, &rec_buf, &len) < 0) {
+		log_info("warning: cannot encode an event for the DRTM log");
+		return;
+	}
+	if (write(rec->drtm_log_fd, rec_buf, len) != (ssize_t)len)
+		log_info("warning: appending to %s: %s", RECORDER_DRTM_LOG, strerror(errno));
+	free(rec_buf);
+}
 
 unsigned recorder_pcr(const struct recorder *rec, unsigned pcr)
 {
@@ -36,6 +68,7 @@ int recorder_commit(struct recorder *rec)
 				    (const char *)e->data, tpm_last_error(rec->tpm));
 			return r;
 		}
+		append_drtm_log(rec, e);
 		log_debug("PCR %u <- %.*s", e->pcr, (int)e->data_len, (const char *)e->data);
 	}
 	return 0;

@@ -15,7 +15,13 @@ struct recorder {
 	struct event_list events;
 	size_t mapped;   /* events[0, mapped) carry the PCR they are recorded in */
 	size_t extended; /* events[0, extended) are in the TPM */
+	int drtm_log_fd; /* TrenchBoot's DRTM log in securityfs, or -1 */
 };
+
+#define RECORDER_DRTM_LOG "/sys/kernel/security/slaunch/eventlog"
+
+/* Opens TrenchBoot's DRTM event log for appending, when this kernel has one. */
+void recorder_open_drtm_log(struct recorder *rec);
 
 /* Rewrites the PCR of events appended since the last call to the PCR they are recorded in
  * (the identity with DRTM). The log can then be written before the last extends. */

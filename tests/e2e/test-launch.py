@@ -36,6 +36,7 @@ def run(name, stage, append="", **kw):
     disk = stage.disk(os.path.join(os.path.dirname(stage.dir), "disk.img"))
     log = os.path.join(LOGS, name + ".log")
     b = boot(log, disk=disk, banks=BANKS, append=append, **kw)
+    b.disk = disk
     print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
     return b
 
@@ -89,8 +90,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         cmd = CMDLINE + " measured=1"
         s, policy = stage_good(tmp, kernel, initrd, cmdline=cmd, allow=False)
+        policy["eventlog"] = {"path": "/slaunch/eventlog.bin"}
         pb = s.put_policy(policy)
-        check_launched("measured", run("measured", s), s, pb, [kernel, initrd], cmd)
+        b = run("measured", s)
+        check_launched("measured", b, s, pb, [kernel, initrd], cmd)
+        copy = subprocess.run(["mtype", "-i", b.disk + "@@1M", "::/slaunch/eventlog.bin"],
+                              capture_output=True)
+        t.check(copy.returncode == 0 and b.eventlog and copy.stdout == b.eventlog,
+                "measured: the copy of the log on the boot partition equals the handed-over one")
 
     with tempfile.TemporaryDirectory() as tmp:
         s, policy = stage_good(tmp, kernel, initrd)
