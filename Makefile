@@ -59,7 +59,7 @@ $(OBJ)/host/%.o: %.c
 	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 # slpolicy: the admin's tool, a normal host binary (release flags, no sanitizers).
-SLPOLICY_SRCS := policy/slpolicy.c $(CORE_SRCS)
+SLPOLICY_SRCS := $(wildcard policy/slpolicy*.c) $(CORE_SRCS)
 SLPOLICY_OBJS := $(SLPOLICY_SRCS:%.c=$(OBJ)/host-rel/%.o)
 
 slpolicy: $(BUILD)/slpolicy

@@ -335,9 +335,10 @@ static bool parse_initrds(json_object *arr, const char *path, struct policy_entr
 	return ok;
 }
 
-static bool parse_entry(json_object *obj, const char *path, struct policy_entry *e,
+static bool parse_entry(json_object *obj, const char *path, void *element,
 			struct policy_errors *errs)
 {
+	struct policy_entry *e = element;
 	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "allow", NULL };
 	static const char *const required[] = { "name", "kernel", "cmdline", NULL };
 	json_object *v;
@@ -414,9 +415,10 @@ static bool parse_dmi_types(json_object *arr, const char *path, struct policy_co
 	return true;
 }
 
-static bool parse_collector(json_object *obj, const char *path, struct policy_collector *c,
+static bool parse_collector(json_object *obj, const char *path, void *element,
 			    struct policy_errors *errs)
 {
+	struct policy_collector *c = element;
 	static const char *const dmi_keys[] = { "type", "types", NULL };
 	static const char *const plain_keys[] = { "type", NULL };
 	static const char *const file_keys[] = { "type", "path", NULL };
@@ -466,30 +468,38 @@ static bool parse_collector(json_object *obj, const char *path, struct policy_co
 	return false;
 }
 
-/* Parses an array of objects with one callback per element into a calloc'ed vector. */
-#define PARSE_ARRAY(arr, path, max, what, vec, count, parse_one, errs)                        \
-	({                                                                                  \
-		bool ok_ = expect_type(arr, json_type_array, path, "an array", errs);      \
-		size_t n_ = ok_ ? json_object_array_length(arr) : 0;                      \
-		if (ok_ && n_ > (max)) {                                                    \
-			add_error(errs, path, "lists %zu " what ", more than the limit of %d", \
-				  n_, (max));                                               \
-			ok_ = false;                                                        \
-		}                                                                           \
-		if (ok_ && n_ && !((vec) = calloc(n_, sizeof(*(vec))))) {                  \
-			add_error(errs, path, "out of memory");                             \
-			ok_ = false;                                                        \
-		}                                                                           \
-		bool all_ok_ = ok_;                                                         \
-		for (size_t i_ = 0; ok_ && i_ < n_; i_++) {                               \
-			char p_[128];                                                       \
-			index_path(p_, sizeof(p_), path, i_);                               \
-			(count)++;                                                          \
-			all_ok_ &= parse_one(json_object_array_get_idx(arr, i_), p_,       \
-					     &(vec)[i_], errs);                             \
-		}                                                                           \
-		all_ok_;                                                                    \
-	})
+typedef bool (*parse_element_fn)(json_object *obj, const char *path, void *element,
+				 struct policy_errors *errs);
+
+/* Parses an array with one callback per element into a calloc'ed vector; every element is
+ * parsed (and every problem reported) even after a bad one. */
+static bool parse_array(json_object *arr, const char *path, size_t max, const char *what,
+			size_t element_size, void **ret_vec, size_t *ret_count,
+			parse_element_fn parse_one, struct policy_errors *errs)
+{
+	size_t n;
+	bool ok = true;
+	char p[128];
+
+	if (!expect_type(arr, json_type_array, path, "an array", errs))
+		return false;
+	n = json_object_array_length(arr);
+	if (n > max) {
+		add_error(errs, path, "lists %zu %s, more than the limit of %zu", n, what, max);
+		return false;
+	}
+	if (n && !(*ret_vec = calloc(n, element_size))) {
+		add_error(errs, path, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		index_path(p, sizeof(p), path, i);
+		(*ret_count)++;
+		ok &= parse_one(json_object_array_get_idx(arr, i), p,
+				(char *)*ret_vec + i * element_size, errs);
+	}
+	return ok;
+}
 
 static bool parse_eventlog(json_object *obj, const char *path, struct policy *pol,
 			   struct policy_errors *errs)
@@ -561,15 +571,17 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 		ok &= pol->recovery != NULL;
 	}
 	if (json_object_object_get_ex(root, "collectors", &v))
-		ok &= PARSE_ARRAY(v, "/collectors", POLICY_MAX_COLLECTORS, "collectors",
-				  pol->collectors, pol->collector_count, parse_collector, errs);
+		ok &= parse_array(v, "/collectors", POLICY_MAX_COLLECTORS, "collectors",
+				  sizeof(*pol->collectors), (void **)&pol->collectors,
+				  &pol->collector_count, parse_collector, errs);
 	if (json_object_object_get_ex(root, "entries", &v)) {
 		if (json_object_get_type(v) == json_type_array && json_object_array_length(v) == 0) {
 			add_error(errs, "/entries", "must list at least one entry");
 			ok = false;
 		} else {
-			ok &= PARSE_ARRAY(v, "/entries", POLICY_MAX_ENTRIES, "entries", pol->entries,
-					  pol->entry_count, parse_entry, errs);
+			ok &= parse_array(v, "/entries", POLICY_MAX_ENTRIES, "entries",
+					  sizeof(*pol->entries), (void **)&pol->entries,
+					  &pol->entry_count, parse_entry, errs);
 		}
 	}
 	if (json_object_object_get_ex(root, "eventlog", &v))

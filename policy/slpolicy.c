@@ -15,14 +15,12 @@
 #include "measure.h"
 #include "pcr.h"
 #include "policy.h"
-
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
+#include "slpolicy.h"
 
 /* The policy path slinit uses when the command line names none (DESIGN section 1). */
 #define DEFAULT_POLICY_PATH "/slaunch/policy.json"
 
-static const char usage_text[] =
+const char usage_text[] =
 	"usage: slpolicy COMMAND [OPTIONS]\n"
 	"\n"
 	"  check POLICY\n"
@@ -34,10 +32,14 @@ static const char usage_text[] =
 	"  predict POLICY --root DIR [--entry NAME] [--bank BANK|all]... [--policy-path PATH]\n"
 	"      [--no-drtm [--pcr BANK:N=HEX]...] [--format text|json|tpm2]\n"
 	"      print the PCR values slinit will leave after launching the entry\n"
+	"  eventlog FILE [--json]\n"
+	"  eventlog FILE --verify [--pcrs FILE | --sysfs DIR] [--start BANK:N=HEX]...\n"
+	"      print a TCG event log, or replay it and compare with the expected PCR values\n"
+	"      (lines BANK:N=HEX, or the live ones: --sysfs /sys/class/tpm/tpm0 by default)\n"
 	"\n"
 	"Exit codes: 0 ok, 1 refused or invalid input, 2 usage error.\n";
 
-static int usage_error(const char *fmt, const char *arg)
+int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "slpolicy: ");
 	fprintf(stderr, fmt, arg);
@@ -440,5 +442,7 @@ int main(int argc, char **argv)
 		return cmd_new(argc - 1, argv + 1);
 	if (strcmp(argv[1], "predict") == 0)
 		return cmd_predict(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eventlog") == 0)
+		return cmd_eventlog(argc - 1, argv + 1);
 	return usage_error("unknown command %s", argv[1]);
 }

@@ -11,6 +11,7 @@ TESTS=(
 	"unit: make unit"
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
+	"policy: tests/policy/test-eventlog-cli.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
 	"tpm: tests/tpm/test-eventlog-tpm2tools.py"

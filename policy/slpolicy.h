@@ -1,0 +1,22 @@
+/* slpolicy: what the command line tool's source files share (exit codes, usage, commands). */
+#pragma once
+
+#include "digest.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+/* The text `slpolicy --help` prints. */
+extern const char usage_text[];
+
+/* Prints "slpolicy: <fmt with arg>" and the usage text to stderr; returns EXIT_USAGE. */
+int usage_error(const char *fmt, const char *arg);
+
+/* "BANK:N=HEX" as `slpolicy predict` prints it: a known bank name, a decimal PCR index below
+ * PCR_COUNT and exactly the bank's digest size in hex digits (either case). Returns 0, or
+ * -EINVAL with *ret_reason saying what is wrong. ret_value holds at least HASH_MAX_SIZE bytes. */
+int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pcr,
+			 uint8_t *ret_value, const char **ret_reason);
+
+/* slpolicy eventlog FILE [--json] | --verify [--pcrs FILE | --sysfs DIR] [--start ...]... */
+int cmd_eventlog(int argc, char **argv);
