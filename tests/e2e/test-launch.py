@@ -64,10 +64,26 @@ def check_launched(name, b, stage, policy_bytes, objects, cmdline, entry=None):
         path = os.path.join(LOGS, name + ".eventlog.bin")
         with open(path, "wb") as f:
             f.write(b.eventlog)
+        pcrs_file = write_pcrs_file(name, b)
+        verify = subprocess.run([SLPOLICY, "eventlog", path, "--verify", "--pcrs", pcrs_file],
+                                capture_output=True, text=True)
+        t.check(verify.returncode == 0 and verify.stdout.startswith("ok: 5 events, PCRs 21 22"),
+                f"{name}: slpolicy eventlog --verify accepts the log against the runtime's "
+                f"PCRs: {verify.stdout.strip()}{verify.stderr.strip()}")
         parsed = subprocess.run(["tpm2_eventlog", path], capture_output=True, text=True)
         digests = re.findall(r"Digest: \"?([0-9a-f]{40,})", parsed.stdout)
         t.check(parsed.returncode == 0 and h("sha256", b"\0\0\0\0").hex() in digests,
                 f"{name}: tpm2_eventlog reads the handed-over log, separator included")
+
+
+def write_pcrs_file(name, b):
+    """The PCRs the runtime OS printed, as BANK:N=HEX lines (slpolicy's format)."""
+    path = os.path.join(LOGS, name + ".pcrs")
+    with open(path, "w") as f:
+        for alg, pcrs in sorted(b.pcrs.items()):
+            for pcr, value in sorted(pcrs.items()):
+                f.write(f"{alg}:{pcr}={value}\n")
+    return path
 
 
 def check_refused(name, b, pattern):
@@ -153,6 +169,35 @@ def main():
             t.check(got.get(17) == "f" * len(zero(alg).hex()) and
                     got.get(22) == "f" * len(zero(alg).hex()),
                     f"no-drtm: {alg} PCRs 17-22 untouched (all ones)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # A measured-only change is no refusal, but it shows: the PCRs leave the prediction
+        # made for the old policy, and verifying the log against it names what changed.
+        s, policy = stage_good(tmp, kernel, initrd, allow=False)
+        s.put_policy(policy)
+        old_prediction = os.path.join(LOGS, "changed-cmdline.predicted")
+        with open(old_prediction, "w") as f:
+            f.write(subprocess.run([SLPOLICY, "predict", s.dir + "/slaunch/policy.json",
+                                    "--root", s.dir, "--bank", "sha1", "--bank", "sha256"],
+                                   check=True, capture_output=True, text=True).stdout)
+        policy["entries"][0]["cmdline"] = CMDLINE + " init=/bin/sh"
+        s.put_policy(policy)
+        b = run("changed-cmdline", s)
+        t.check(b.kexeced, "changed-cmdline: a measured-only change boots")
+        with open(old_prediction) as f:
+            old = dict(line.strip().split("=") for line in f if line.strip())
+        t.check(b.pcrs.get("sha256", {}).get(21) != old["sha256:21"] and
+                b.pcrs.get("sha256", {}).get(22) != old["sha256:22"],
+                "changed-cmdline: PCRs 21 and 22 differ from the old prediction")
+        path = os.path.join(LOGS, "changed-cmdline.eventlog.bin")
+        with open(path, "wb") as f:
+            f.write(b.eventlog or b"")
+        v = subprocess.run([SLPOLICY, "eventlog", path, "--verify", "--pcrs", old_prediction],
+                           capture_output=True, text=True)
+        t.check(v.returncode == 1 and "PCR 22 (sha256) differs" in v.stderr and
+                '"sll: cmdline"' in v.stderr,
+                "changed-cmdline: eventlog --verify against the old prediction names PCR 22 "
+                "and lists its events, the cmdline among them")
 
     tamper_cases(kernel, initrd)
     return t.summary()
