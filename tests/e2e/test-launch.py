@@ -171,6 +171,15 @@ def main():
                     f"no-drtm: {alg} PCRs 17-22 untouched (all ones)")
 
     with tempfile.TemporaryDirectory() as tmp:
+        # Any bzImage can be the runtime kernel: the SL image itself, verified.
+        with open(IMAGE, "rb") as f:
+            sl_image = f.read()
+        s, policy = stage_good(tmp, sl_image, initrd)
+        pb = s.put_policy(policy)
+        check_launched("sl-image-as-runtime", run("sl-image-as-runtime", s), s, pb,
+                       [sl_image, initrd], CMDLINE)
+
+    with tempfile.TemporaryDirectory() as tmp:
         # A measured-only change is no refusal, but it shows: the PCRs leave the prediction
         # made for the old policy, and verifying the log against it names what changed.
         s, policy = stage_good(tmp, kernel, initrd, allow=False)
