@@ -107,6 +107,10 @@ static int cmd_check(int argc, char **argv)
 	uint8_t *buf;
 	size_t len;
 
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	if (argc != 2)
 		return usage_error("check takes one POLICY file%s", "");
 	if (load_policy(argv[1], &buf, &len, &pol) < 0)

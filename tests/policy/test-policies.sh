@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The policy corpus against both readers of the contract (DESIGN section 5):
-#   tests/data/policies/valid/*.json   `slpolicy check` prints "ok", exits 0, and
+#   tests/data/policies/valid/*.json and policy/examples/*.json: `slpolicy check` prints "ok", exits 0, and
 #                                      policy/policy.schema.json accepts the policy;
 #   tests/data/policies/invalid/*      `slpolicy check` exits 1 and prints the line that
 #                                      invalid/expected.txt gives; the schema rejects
@@ -72,7 +72,7 @@ for path in sys.argv[2:]:
 PY
 }
 
-mapfile -t valid_files < <(printf '%s\n' "$valid_dir"/*.json "$tmp/valid/size-1MiB.json")
+mapfile -t valid_files < <(printf '%s\n' "$valid_dir"/*.json "$root"/policy/examples/*.json "$tmp/valid/size-1MiB.json")
 declare -A verdict=() detail=()
 while IFS=$'\t' read -r path v d; do
 	verdict[$path]=$v detail[$path]=$d
