@@ -344,9 +344,18 @@ configure_kernel() {
 
 # The list must not be named *.cpio.*: kbuild would embed such a file as compressed cpio data.
 write_initramfs_list() {
-	local tmp
+	local tmp staged=$KDIR/initramfs/init
+	# gen_init_cpio stores a file's own mtime: give slinit's copy a fixed one, so the image
+	# does not depend on when it was built. kbuild then cannot see a change by mtime, so
+	# drop its cpio when the content changes.
+	mkdir -p "$KDIR/initramfs"
+	if ! cmp -s "$BUILD/slinit" "$staged"; then
+		cp -f "$BUILD/slinit" "$staged"
+		touch -d "@$SOURCE_DATE_EPOCH" "$staged"
+		rm -f "$KDIR/obj/usr/initramfs_data.cpio"
+	fi
 	tmp=$(mktemp)
-	sed -e "s|@SLINIT@|$BUILD/slinit|g" "$ROOT/initramfs/sl.list" >"$tmp"
+	sed -e "s|@SLINIT@|$staged|g" "$ROOT/initramfs/sl.list" >"$tmp"
 	replace_if_changed "$tmp" "$KDIR/sl.list"
 }
 
