@@ -48,6 +48,7 @@ unit: $(UNIT_TESTS)
 
 # Pure modules of init/ that unit tests exercise beside the core.
 UNIT_INIT_SRCS := init/options.c
+HOST_CFLAGS += -Itests/unit
 
 $(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o) \
 		$(UNIT_INIT_SRCS:%.c=$(OBJ)/host/%.o)

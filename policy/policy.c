@@ -201,10 +201,50 @@ static int hex_value(char c)
 	return -1;
 }
 
+typedef bool (*parse_element_fn)(json_object *obj, const char *path, void *element,
+				 struct policy_errors *errs);
+
+/* Parses an array with one callback per element into a calloc'ed vector; every element is
+ * parsed (and every problem reported) even after a bad one. */
+static bool parse_array(json_object *arr, const char *path, size_t min, size_t max,
+			const char *what, size_t element_size, void **ret_vec, size_t *ret_count,
+			parse_element_fn parse_one, struct policy_errors *errs)
+{
+	size_t n;
+	bool ok = true;
+	char p[128], type_word[64];
+
+	snprintf(type_word, sizeof(type_word), "an array of %s", what);
+	if (!expect_type(arr, json_type_array, path, type_word, errs))
+		return false;
+	n = json_object_array_length(arr);
+	if (min && (n < min || n > max)) {
+		add_error(errs, path, "must list %zu to %zu %s, not %zu", min, max, what, n);
+		return false;
+	}
+	if (n > max) {
+		add_error(errs, path, "lists %zu %s, more than the limit of %zu", n, what, max);
+		return false;
+	}
+	/* One more element than needed, so that an empty array still has a vector. */
+	if (!(*ret_vec = calloc(n + 1, element_size))) {
+		add_error(errs, path, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		index_path(p, sizeof(p), path, i);
+		(*ret_count)++;
+		ok &= parse_one(json_object_array_get_idx(arr, i), p,
+				(char *)*ret_vec + i * element_size, errs);
+	}
+	return ok;
+}
+
 /* "sha256:<64 lower-case hex digits>" (and sha1, sha384, sha512). */
-static bool parse_digest(json_object *o, const char *path, struct policy_digest *ret,
+static bool parse_digest(json_object *o, const char *path, void *element,
 			 struct policy_errors *errs)
 {
+	struct policy_digest *ret = element;
 	const char *s, *colon, *hex;
 	char alg_name[8];
 	enum hash_alg alg;
@@ -246,30 +286,8 @@ static bool parse_digest(json_object *o, const char *path, struct policy_digest 
 static bool parse_allow_list(json_object *arr, const char *path, struct policy_allow_list *ret,
 			     struct policy_errors *errs)
 {
-	size_t n;
-	bool ok = true;
-	char p[128];
-
-	if (!expect_type(arr, json_type_array, path, "an array of digests", errs))
-		return false;
-	n = json_object_array_length(arr);
-	if (n == 0 || n > POLICY_MAX_ALLOWED) {
-		add_error(errs, path, "must list 1 to %d digests, not %zu", POLICY_MAX_ALLOWED, n);
-		return false;
-	}
-	ret->digests = calloc(n, sizeof(*ret->digests));
-	if (!ret->digests) {
-		add_error(errs, path, "out of memory");
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		index_path(p, sizeof(p), path, i);
-		if (parse_digest(json_object_array_get_idx(arr, i), p, &ret->digests[ret->count], errs))
-			ret->count++;
-		else
-			ok = false;
-	}
-	return ok;
+	return parse_array(arr, path, 1, POLICY_MAX_ALLOWED, "digests", sizeof(*ret->digests),
+			   (void **)&ret->digests, &ret->count, parse_digest, errs);
 }
 
 static bool parse_allow(json_object *obj, const char *path, struct policy_entry *e,
@@ -296,42 +314,29 @@ static bool parse_allow(json_object *obj, const char *path, struct policy_entry 
 	return ok;
 }
 
+static bool parse_path_element(json_object *o, const char *path, void *element,
+			       struct policy_errors *errs)
+{
+	char **ret = element;
+
+	*ret = get_path(o, path, errs);
+	return *ret != NULL;
+}
+
 static bool parse_initrds(json_object *arr, const char *path, struct policy_entry *e,
 			  struct policy_errors *errs)
 {
-	size_t n;
-	bool ok = true;
+	bool ok = parse_array(arr, path, 0, POLICY_MAX_INITRDS, "initrds", sizeof(*e->initrds),
+			      (void **)&e->initrds, &e->initrd_count, parse_path_element, errs);
 	char p[128];
 
-	if (!expect_type(arr, json_type_array, path, "an array of paths", errs))
-		return false;
-	n = json_object_array_length(arr);
-	if (n > POLICY_MAX_INITRDS) {
-		add_error(errs, path, "lists %zu initrds, more than the limit of %d", n,
-			  POLICY_MAX_INITRDS);
-		return false;
-	}
-	e->initrds = calloc(n ? n : 1, sizeof(*e->initrds));
-	if (!e->initrds) {
-		add_error(errs, path, "out of memory");
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *s;
-
-		index_path(p, sizeof(p), path, i);
-		s = get_path(json_object_array_get_idx(arr, i), p, errs);
-		if (!s) {
-			ok = false;
-			continue;
-		}
-		for (size_t j = 0; j < e->initrd_count; j++)
-			if (strcmp(e->initrds[j], s) == 0) {
-				add_error(errs, p, "initrd \"%s\" is listed twice", s);
+	for (size_t i = 0; i < e->initrd_count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (e->initrds[i] && e->initrds[j] && strcmp(e->initrds[i], e->initrds[j]) == 0) {
+				index_path(p, sizeof(p), path, i);
+				add_error(errs, p, "initrd \"%s\" is listed twice", e->initrds[i]);
 				ok = false;
 			}
-		e->initrds[e->initrd_count++] = s;
-	}
 	return ok;
 }
 
@@ -468,39 +473,6 @@ static bool parse_collector(json_object *obj, const char *path, void *element,
 	return false;
 }
 
-typedef bool (*parse_element_fn)(json_object *obj, const char *path, void *element,
-				 struct policy_errors *errs);
-
-/* Parses an array with one callback per element into a calloc'ed vector; every element is
- * parsed (and every problem reported) even after a bad one. */
-static bool parse_array(json_object *arr, const char *path, size_t max, const char *what,
-			size_t element_size, void **ret_vec, size_t *ret_count,
-			parse_element_fn parse_one, struct policy_errors *errs)
-{
-	size_t n;
-	bool ok = true;
-	char p[128];
-
-	if (!expect_type(arr, json_type_array, path, "an array", errs))
-		return false;
-	n = json_object_array_length(arr);
-	if (n > max) {
-		add_error(errs, path, "lists %zu %s, more than the limit of %zu", n, what, max);
-		return false;
-	}
-	if (n && !(*ret_vec = calloc(n, element_size))) {
-		add_error(errs, path, "out of memory");
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		index_path(p, sizeof(p), path, i);
-		(*ret_count)++;
-		ok &= parse_one(json_object_array_get_idx(arr, i), p,
-				(char *)*ret_vec + i * element_size, errs);
-	}
-	return ok;
-}
-
 static bool parse_eventlog(json_object *obj, const char *path, struct policy *pol,
 			   struct policy_errors *errs)
 {
@@ -571,7 +543,7 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 		ok &= pol->recovery != NULL;
 	}
 	if (json_object_object_get_ex(root, "collectors", &v))
-		ok &= parse_array(v, "/collectors", POLICY_MAX_COLLECTORS, "collectors",
+		ok &= parse_array(v, "/collectors", 0, POLICY_MAX_COLLECTORS, "collectors",
 				  sizeof(*pol->collectors), (void **)&pol->collectors,
 				  &pol->collector_count, parse_collector, errs);
 	if (json_object_object_get_ex(root, "entries", &v)) {
@@ -579,7 +551,7 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 			add_error(errs, "/entries", "must list at least one entry");
 			ok = false;
 		} else {
-			ok &= parse_array(v, "/entries", POLICY_MAX_ENTRIES, "entries",
+			ok &= parse_array(v, "/entries", 0, POLICY_MAX_ENTRIES, "entries",
 					  sizeof(*pol->entries), (void **)&pol->entries,
 					  &pol->entry_count, parse_entry, errs);
 		}
