@@ -153,7 +153,9 @@ int launch_commit(struct recorder *rec, const struct policy_entry *e, struct lau
 		snprintf(why, why_size, "sealing the initrd: %s", strerror(-r));
 		return r;
 	}
+	log_debug("event log handed over (%zu bytes)", l->log_len);
 	r = kexec_load(l->kernel_fd, l->initrd_fd, e->cmdline);
+	log_debug("kexec_file_load done");
 	if (r < 0) {
 		snprintf(why, why_size, "kexec_file_load: %s", kexec_strerror(r));
 		return r;

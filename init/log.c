@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool debug;
@@ -61,14 +62,20 @@ void log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Debug lines carry the monotonic time since boot, for the boot time breakdown. */
 void log_debug(const char *fmt, ...)
 {
+	struct timespec ts;
+	char prefix[48];
 	va_list ap;
 
 	if (!debug)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(prefix, sizeof(prefix), "debug: %5ld ms: ",
+		 (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
 	va_start(ap, fmt);
-	log_line("debug: ", fmt, ap);
+	log_line(prefix, fmt, ap);
 	va_end(ap);
 }
 

@@ -214,10 +214,12 @@ static void load_policy(struct slinit *s)
 		log_failure(s->opts.policy, "larger than the %u-byte limit", POLICY_MAX_SIZE);
 		halt(s);
 	}
+	log_debug("policy read (%zu bytes)", len);
 	if (measure_policy(&s->rec.events, s->rec.banks, buf, len, s->opts.policy) < 0 ||
 	    recorder_commit(&s->rec) < 0)
 		halt(s);
 	r = policy_parse(buf, len, &s->policy, &errs);
+	log_debug("policy parsed");
 	if (r < 0) {
 		/* One line: the first problem; slpolicy check lists them all. */
 		log_failure(s->opts.policy, "%s: %s (run slpolicy check for all errors)",
