@@ -17,7 +17,8 @@ MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/li
 CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
 SLINIT_SRCS := $(wildcard init/*.c kexec/*.c) $(CORE_SRCS)
 SLINIT_OBJS := $(SLINIT_SRCS:%.c=$(OBJ)/musl/%.o)
-SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lblkid -lnettle
+SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lblkid -lhogweed \
+	-lnettle
 
 # Host builds (unit tests, later slpolicy) use Debian's own libraries; unit tests run
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -27,12 +28,13 @@ HOST_CFLAGS := $(CSTD) $(CWARN) -g -O1 -Ipolicy -Iinit -isystem $(HOST_SYSROOT)/
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
 # json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
-HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lnettle
+HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
 .PHONY: all image slinit slpolicy demo test unit clean distclean reprocheck
 
+# make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 all image:
-	./build.sh
+	POLICY_PUBKEY="$(POLICY_PUBKEY)" ./build.sh
 
 slinit: $(BUILD)/slinit
 
@@ -65,8 +67,9 @@ SLPOLICY_OBJS := $(SLPOLICY_SRCS:%.c=$(OBJ)/host-rel/%.o)
 
 slpolicy: $(BUILD)/slpolicy
 
+# OpenSSL only reads the admin's PEM keys and signs; verifying is the core's (nettle).
 $(BUILD)/slpolicy: $(SLPOLICY_OBJS)
-	$(HOST_CC) -o $@ $^ $(HOST_LIBS)
+	$(HOST_CC) -o $@ $^ $(HOST_LIBS) -lcrypto
 
 $(OBJ)/host-rel/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -11,6 +11,9 @@
 #   KCONFIG_FRAGMENTS=..  fragments to merge: names in kernel-config/ or paths
 #                         (default: base qemu hw)
 #   SL_CMDLINE=STR        extra built-in kernel command line
+#   POLICY_PUBKEY=PEM     build the Ed25519 policy-signing public key in: only signed
+#                         policies are then accepted (openssl pkey -pubout gives the PEM)
+#   IMAGE_VARIANT=NAME    build build/sll-NAME.efi beside build/sll.efi (own kernel objects)
 #   JOBS=N                parallel jobs (default: nproc)
 set -euo pipefail
 
@@ -21,7 +24,11 @@ BUILD=$(cd "$BUILD" && pwd)
 SYSROOT=$BUILD/sysroot
 STAMPS=$BUILD/stamps
 DEPSRC=$BUILD/deps
-KDIR=$BUILD/kernel
+# The kernel source is shared; each image variant has its own objects (ccache makes a
+# variant's first build cheap) and its own sll[-VARIANT].efi.
+KSRC_DIR=$BUILD/kernel
+KDIR=$BUILD/kernel${IMAGE_VARIANT:+-$IMAGE_VARIANT}
+IMAGE_NAME=sll${IMAGE_VARIANT:+-$IMAGE_VARIANT}.efi
 JOBS=${JOBS:-$(nproc)}
 KCONFIG_FRAGMENTS=${KCONFIG_FRAGMENTS:-base qemu hw}
 DEBIAN_SUITE=trixie
@@ -37,7 +44,7 @@ export KBUILD_BUILD_USER=sll KBUILD_BUILD_HOST=sll KBUILD_BUILD_VERSION=1
 export SOURCE_DATE_EPOCH=0 LC_ALL=C TZ=UTC
 
 APT_PACKAGES=(
-	build-essential musl-tools pkg-config bc bison flex cpio xz-utils kmod patch
+	build-essential musl-tools pkg-config bc bison flex cpio xz-utils kmod patch xxd
 	libelf-dev libssl-dev dpkg-dev ccache
 	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
 	linux-source-6.1 linux-image-amd64
@@ -247,7 +254,7 @@ kernel_source() {
 		(cd "$KERNEL_SRC" && pwd)
 		return
 	fi
-	local tarball=/usr/src/linux-source-6.1.tar.xz id src=$KDIR/src
+	local tarball=/usr/src/linux-source-6.1.tar.xz id src=$KSRC_DIR/src
 	[ -f "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.1)"
 	id=$( (stat -c '%s %Y' "$tarball"; cat "$ROOT"/kernel-config/patches/*.patch 2>/dev/null) |
 		sha256sum | cut -c1-16)
@@ -342,20 +349,43 @@ configure_kernel() {
 	printf '%s\n' "$want" >"$KDIR/.config-id"
 }
 
-# The list must not be named *.cpio.*: kbuild would embed such a file as compressed cpio data.
-write_initramfs_list() {
-	local tmp staged=$KDIR/initramfs/init
-	# gen_init_cpio stores a file's own mtime: give slinit's copy a fixed one, so the image
-	# does not depend on when it was built. kbuild then cannot see a change by mtime, so
-	# drop its cpio when the content changes.
-	mkdir -p "$KDIR/initramfs"
-	if ! cmp -s "$BUILD/slinit" "$staged"; then
-		cp -f "$BUILD/slinit" "$staged"
+# gen_init_cpio stores a file's own mtime: the initramfs gets copies with a fixed one, so
+# the image does not depend on when it was built. kbuild then cannot see a change by mtime,
+# so its cpio is dropped whenever a staged file's content changes.
+stage_initramfs_file() {
+	local src=$1 staged=$KDIR/initramfs/$2
+	if ! cmp -s "$src" "$staged"; then
+		cp -f "$src" "$staged"
 		touch -d "@$SOURCE_DATE_EPOCH" "$staged"
 		rm -f "$KDIR/obj/usr/initramfs_data.cpio"
 	fi
+}
+
+# The raw 32-byte Ed25519 key of a PEM public key: the last 32 bytes of its 44-byte DER.
+policy_key_raw() {
+	local der
+	der=$(openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+	case "$der" in
+	302a300506032b6570032100*) [ ${#der} = 88 ] || der= ;;
+	*) der= ;;
+	esac
+	[ -n "$der" ] || die "POLICY_PUBKEY=$1 is not a PEM Ed25519 public key"
+	printf '%s' "${der:24}" | xxd -r -p
+}
+
+# The list must not be named *.cpio.*: kbuild would embed such a file as compressed cpio data.
+write_initramfs_list() {
+	local tmp
+	mkdir -p "$KDIR/initramfs"
+	stage_initramfs_file "$BUILD/slinit" init
 	tmp=$(mktemp)
-	sed -e "s|@SLINIT@|$staged|g" "$ROOT/initramfs/sl.list" >"$tmp"
+	sed -e "s|@SLINIT@|$KDIR/initramfs/init|g" "$ROOT/initramfs/sl.list" >"$tmp"
+	if [ -n "${POLICY_PUBKEY:-}" ]; then
+		policy_key_raw "$POLICY_PUBKEY" >"$KDIR/policy.pub.new"
+		stage_initramfs_file "$KDIR/policy.pub.new" policy.pub
+		printf '%s\n' "dir /etc 0755 0 0" "dir /etc/sll 0755 0 0" \
+			"file /etc/sll/policy.pub $KDIR/initramfs/policy.pub 0444 0 0" >>"$tmp"
+	fi
 	replace_if_changed "$tmp" "$KDIR/sl.list"
 }
 
@@ -392,9 +422,9 @@ step_slinit() {
 step_image() {
 	local img=$KDIR/obj/arch/x86/boot/bzImage
 	[ -f "$img" ] || die "$img missing: run the kernel step first"
-	cp -f "$img" "$BUILD/sll.efi.tmp" && mv -f "$BUILD/sll.efi.tmp" "$BUILD/sll.efi"
-	printf 'sll.efi   %8d bytes  sha256 %s\n' "$(stat -c %s "$BUILD/sll.efi")" \
-		"$(sha256sum "$BUILD/sll.efi" | cut -d' ' -f1)"
+	cp -f "$img" "$BUILD/$IMAGE_NAME.tmp" && mv -f "$BUILD/$IMAGE_NAME.tmp" "$BUILD/$IMAGE_NAME"
+	printf '%-9s %8d bytes  sha256 %s\n' "$IMAGE_NAME" "$(stat -c %s "$BUILD/$IMAGE_NAME")" \
+		"$(sha256sum "$BUILD/$IMAGE_NAME" | cut -d' ' -f1)"
 	printf 'slinit    %8d bytes\n' "$(stat -c %s "$BUILD/slinit")"
 }
 

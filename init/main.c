@@ -19,13 +19,19 @@
 #include "policy.h"
 #include "power.h"
 #include "recorder.h"
+#include "signature.h"
 #include "tpm.h"
+
+/* The policy-signing public key, raw 32 bytes, when the image was built with one. */
+#define POLICY_KEY_FILE "/etc/sll/policy.pub"
 
 struct slinit {
 	struct sl_options opts;
 	struct recorder rec;
 	struct policy policy;
 	bool have_policy;
+	bool have_key;
+	uint8_t key[POLICY_KEY_SIZE];
 	bool capped;
 	int root_fd;
 	long start_ms;
@@ -183,6 +189,64 @@ static void mount_boot(struct slinit *s)
 	step_done(s, "boot partition");
 }
 
+/* With a key built in, a signed policy is mandatory; the key's digest goes into PCR 19
+ * before the policy is read, so the PCRs say which authority the launch obeyed. */
+static void load_policy_key(struct slinit *s)
+{
+	int fd = open(POLICY_KEY_FILE, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return;
+		log_failure(POLICY_KEY_FILE, "cannot open the built-in key: %s", strerror(errno));
+		halt(s);
+	}
+	n = read(fd, s->key, sizeof(s->key));
+	if (n != (ssize_t)sizeof(s->key) || read(fd, &(uint8_t){ 0 }, 1) != 0) {
+		log_failure(POLICY_KEY_FILE, "the built-in key must be exactly %d raw bytes",
+			    POLICY_KEY_SIZE);
+		halt(s);
+	}
+	close(fd);
+	s->have_key = true;
+	if (measure_policy_key(&s->rec.events, s->rec.banks, s->key, sizeof(s->key)) < 0 ||
+	    recorder_commit(&s->rec) < 0)
+		halt(s);
+	log_info("signed policies only: built-in Ed25519 key recorded in PCR %u",
+		 recorder_pcr(&s->rec, PCR_AUTHORITY));
+}
+
+/* POLICY.sig: exactly the 64 bytes of an Ed25519 signature over the policy's bytes. Checked
+ * before the policy is parsed, so the parser only ever sees what the admin signed. */
+static void check_signature(struct slinit *s, const uint8_t *buf, size_t len)
+{
+	char sig_path[sizeof(s->opts.policy) + sizeof(POLICY_SIGNATURE_SUFFIX)];
+	uint8_t sig[POLICY_SIGNATURE_SIZE + 1];
+	ssize_t n;
+	int fd;
+
+	snprintf(sig_path, sizeof(sig_path), "%s%s", s->opts.policy, POLICY_SIGNATURE_SUFFIX);
+	fd = measure_open_beneath(s->root_fd, sig_path);
+	if (fd < 0) {
+		log_failure(sig_path, "%s; this image only accepts signed policies (slpolicy sign)",
+			    fd == -ENOENT ? "missing" : strerror(-fd));
+		halt(s);
+	}
+	n = read(fd, sig, sizeof(sig));
+	close(fd);
+	if (n != POLICY_SIGNATURE_SIZE) {
+		log_failure(sig_path, "must be exactly %d bytes (a raw Ed25519 signature)",
+			    POLICY_SIGNATURE_SIZE);
+		halt(s);
+	}
+	if (!signature_verify(s->key, buf, len, sig)) {
+		log_failure(sig_path, "signature does not match the policy and the built-in key");
+		halt(s);
+	}
+	log_info("policy signature verified");
+}
+
 /* Reads the policy once, extends its exact bytes into PCR 21, then parses them. */
 static void load_policy(struct slinit *s)
 {
@@ -218,6 +282,8 @@ static void load_policy(struct slinit *s)
 	if (measure_policy(&s->rec.events, s->rec.banks, buf, len, s->opts.policy) < 0 ||
 	    recorder_commit(&s->rec) < 0)
 		halt(s);
+	if (s->have_key)
+		check_signature(s, buf, len);
 	r = policy_parse(buf, len, &s->policy, &errs);
 	log_debug("policy parsed");
 	if (r < 0) {
@@ -325,6 +391,7 @@ int main(void)
 	start(&s);
 	open_tpm(&s);
 	mount_boot(&s);
+	load_policy_key(&s);
 	load_policy(&s);
 	run_collectors(&s);
 	launch(&s);

@@ -33,6 +33,11 @@ static int append_buffer_event(struct event_list *events, uint32_t pcr, unsigned
 	return r < 0 ? r : append_event(events, pcr, &d, what, path);
 }
 
+int measure_policy_key(struct event_list *events, unsigned banks, const uint8_t *key, size_t len)
+{
+	return append_buffer_event(events, PCR_AUTHORITY, banks, key, len, "policy key", NULL);
+}
+
 int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
 		   const char *policy_path)
 {

@@ -15,6 +15,8 @@
 /* Runtime kernels and initrds beyond this are refused rather than read forever. */
 #define MEASURE_MAX_OBJECT (2ull << 30)
 
+/* PCR 19: the digest of the raw 32-byte policy-signing key built into the image. */
+int measure_policy_key(struct event_list *events, unsigned banks, const uint8_t *key, size_t len);
 /* PCR 21: the policy file's raw bytes, before parsing. */
 int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
 		   const char *policy_path);

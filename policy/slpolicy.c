@@ -15,6 +15,7 @@
 #include "measure.h"
 #include "pcr.h"
 #include "policy.h"
+#include "signature.h"
 #include "slpolicy.h"
 
 /* The policy path slinit uses when the command line names none (DESIGN section 1). */
@@ -30,8 +31,13 @@ const char usage_text[] =
 	"      print a policy whose allow-lists hold the digests of the files under DIR\n"
 	"      (the boot partition's contents; PATHs are relative to its root)\n"
 	"  predict POLICY --root DIR [--entry NAME] [--bank BANK|all]... [--policy-path PATH]\n"
-	"      [--no-drtm [--pcr BANK:N=HEX]...] [--format text|json|tpm2]\n"
-	"      print the PCR values slinit will leave after launching the entry\n"
+	"      [--pubkey PUB.pem] [--no-drtm [--pcr BANK:N=HEX]...] [--format text|json|tpm2]\n"
+	"      print the PCR values slinit will leave after launching the entry (with\n"
+	"      --pubkey, for an image built with that policy key: PCR 19 too)\n"
+	"  sign --key KEY.pem POLICY [--sig FILE]\n"
+	"      write POLICY.sig, the Ed25519 signature slinit checks when it has a key\n"
+	"  verify --pubkey PUB.pem POLICY [--sig FILE]\n"
+	"      check POLICY.sig as slinit will; prints \"ok\"\n"
 	"  eventlog FILE [--json]\n"
 	"  eventlog FILE --verify [--pcrs FILE | --sysfs DIR] [--start BANK:N=HEX]...\n"
 	"      print a TCG event log, or replay it and compare with the expected PCR values\n"
@@ -343,10 +349,11 @@ static int cmd_predict(int argc, char **argv)
 		{ "bank", required_argument, NULL, 'b' },   { "no-drtm", no_argument, NULL, 'D' },
 		{ "pcr", required_argument, NULL, 'p' },    { "format", required_argument, NULL, 'f' },
 		{ "policy-path", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ "pubkey", required_argument, NULL, 'K' },
 		{ 0 },
 	};
 	const char *root = NULL, *entry_name = NULL, *format = "text";
-	const char *policy_path = DEFAULT_POLICY_PATH;
+	const char *policy_path = DEFAULT_POLICY_PATH, *pubkey = NULL;
 	unsigned banks = 0, given[HASH_ALG_COUNT] = { 0 };
 	bool drtm = true;
 	struct pcr_state st;
@@ -360,6 +367,7 @@ static int cmd_predict(int argc, char **argv)
 		case 'D': drtm = false; break;
 		case 'f': format = optarg; break;
 		case 'P': policy_path = optarg; break;
+		case 'K': pubkey = optarg; break;
 		case 'b':
 			if (add_bank(&banks, optarg) < 0)
 				return usage_error("unknown bank %s", optarg);
@@ -403,9 +411,17 @@ static int cmd_predict(int argc, char **argv)
 			path);
 		goto out_policy;
 	}
+	if (pubkey) {
+		uint8_t key[POLICY_KEY_SIZE];
+
+		/* slinit records the built-in key first, before it reads the policy. */
+		if (policy_pubkey_load(pubkey, key) < 0 ||
+		    measure_policy_key(&events, banks, key, sizeof(key)) < 0)
+			goto out_events;
+	}
 	root_fd = open_root(root);
 	if (root_fd < 0)
-		goto out_policy;
+		goto out_events;
 	r = measure_predict_entry(&events, banks, root_fd, buf, len, policy_path, entry);
 	close(root_fd);
 	if (r < 0) {
@@ -414,14 +430,18 @@ static int cmd_predict(int argc, char **argv)
 		goto out_events;
 	}
 
-	static const unsigned drtm_pcrs[] = { PCR_CONFIG, PCR_LAUNCH };
+	static const unsigned drtm_pcrs[] = { PCR_AUTHORITY, PCR_CONFIG, PCR_LAUNCH };
 	static const unsigned os_pcrs[] = { 12, 13 };
 	st.banks = banks;
 	if (!drtm)
 		map_no_drtm(&events);
 	if (pcr_replay(&st, &events) < 0)
 		goto out_events;
-	print_prediction(&st, drtm ? drtm_pcrs : os_pcrs, 2, format);
+	/* PCR 19 only matters (and is only printed) for an image with a policy key. */
+	if (drtm)
+		print_prediction(&st, drtm_pcrs + (pubkey ? 0 : 1), pubkey ? 3 : 2, format);
+	else
+		print_prediction(&st, os_pcrs, 2, format);
 	status = 0;
 out_events:
 	event_list_free(&events);
@@ -448,5 +468,9 @@ int main(int argc, char **argv)
 		return cmd_predict(argc - 1, argv + 1);
 	if (strcmp(argv[1], "eventlog") == 0)
 		return cmd_eventlog(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sign") == 0)
+		return cmd_sign(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	return usage_error("unknown command %s", argv[1]);
 }

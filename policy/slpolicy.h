@@ -18,5 +18,11 @@ int usage_error(const char *fmt, const char *arg);
 int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pcr,
 			 uint8_t *ret_value, const char **ret_reason);
 
+/* slpolicy sign --key KEY.pem POLICY [--sig FILE]; verify --pubkey PUB.pem POLICY [--sig]. */
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+/* The raw 32-byte Ed25519 key of a PEM public key file; errors are printed. */
+int policy_pubkey_load(const char *pem_path, uint8_t ret_key[32]);
+
 /* slpolicy eventlog FILE [--json] | --verify [--pcrs FILE | --sysfs DIR] [--start ...]... */
 int cmd_eventlog(int argc, char **argv);

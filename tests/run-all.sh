@@ -19,6 +19,7 @@ TESTS=(
 	"build: tests/build/test-kconfig-check.sh"
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
+	"e2e: tests/e2e/test-signed.py"
 )
 
 passed=0 failed=0 failed_names=()

@@ -86,9 +86,9 @@ class Stage:
         self.put(path, data)
         return data
 
-    def predict(self, banks, entry=None, path="/slaunch/policy.json"):
+    def predict(self, banks, entry=None, path="/slaunch/policy.json", pubkey=None):
         args = [SLPOLICY, "predict", self.dir + path, "--root", self.dir, "--format", "json",
-                "--policy-path", path]
+                "--policy-path", path] + (["--pubkey", pubkey] if pubkey else [])
         for b in banks:
             args += ["--bank", b]
         if entry:
@@ -129,8 +129,8 @@ class Boot:
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180):
-    args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", IMAGE,
+         timeout=180, image=IMAGE):
+    args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
             "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
     if disk:
