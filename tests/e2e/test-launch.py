@@ -107,13 +107,15 @@ def main():
         cmd = CMDLINE + " measured=1"
         s, policy = stage_good(tmp, kernel, initrd, cmdline=cmd, allow=False)
         policy["eventlog"] = {"path": "/slaunch/eventlog.bin"}
+        s.put("/slaunch/eventlog.bin", b"corrupted log of an earlier boot\0\xff")
         pb = s.put_policy(policy)
         b = run("measured", s)
         check_launched("measured", b, s, pb, [kernel, initrd], cmd)
         copy = subprocess.run(["mtype", "-i", b.disk + "@@1M", "::/slaunch/eventlog.bin"],
                               capture_output=True)
         t.check(copy.returncode == 0 and b.eventlog and copy.stdout == b.eventlog,
-                "measured: the copy of the log on the boot partition equals the handed-over one")
+                "measured: a corrupted old log on the boot partition did not stop the boot and "
+                "was replaced by a copy of the handed-over log")
 
     with tempfile.TemporaryDirectory() as tmp:
         s, policy = stage_good(tmp, kernel, initrd)
@@ -235,6 +237,36 @@ def tamper_cases(kernel, initrd):
          "", r"slinit: FAILED: debian: kexec_file_load: not a kernel image the SL kernel can "
              r"kexec \(not a bzImage\?\)"),
         ("symlink-escape", None, "", None),
+        ("policy-2MiB", lambda s, p: b"{" + b" " * (2 << 20) + b"}",
+         "", r"slinit: FAILED: /slaunch/policy\.json: larger than the 1048576-byte limit"),
+        ("policy-deeply-nested", lambda s, p: b'{"schema": 1, "x": ' + b"[" * 40 + b"]" * 40 + b"}",
+         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column \d+: nesting too deep "
+             r"\(run slpolicy check for all errors\)"),
+        ("policy-duplicate-key",
+         lambda s, p: json.dumps(p).replace('"serial": 1', '"serial": 1, "serial": 0', 1).encode(),
+         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column \d+: duplicate object key "
+             r"\(or a key containing \\u0000\) \(run slpolicy check for all errors\)"),
+        ("policy-not-utf8",
+         lambda s, p: json.dumps(p).encode().replace(b"sll.test=1", b"sll.test=\xff", 1),
+         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column \d+: invalid utf-8 string "
+             r"\(run slpolicy check for all errors\)"),
+        ("path-with-nul", lambda s, p: p["entries"][0].update(kernel="/vmlinuz\u0000.sig"),
+         "", r"slinit: FAILED: /slaunch/policy\.json: /entries/0/kernel: contains a NUL "
+             r"character \(run slpolicy check for all errors\)"),
+        ("path-dotdot-escape", lambda s, p: p["entries"][0].update(kernel="/../../etc/passwd"),
+         "", r"slinit: FAILED: /slaunch/policy\.json: /entries/0/kernel: path must not contain "
+             r"\"\.\" or \"\.\.\" components \(run slpolicy check for all errors\)"),
+        ("initrd-listed-twice",
+         lambda s, p: p["entries"][0].update(initrd=["/initrd.img", "/initrd.img"]),
+         "", r"slinit: FAILED: /slaunch/policy\.json: /entries/0/initrd/1: initrd "
+             r"\"/initrd\.img\" is listed twice \(run slpolicy check for all errors\)"),
+        ("kernel-truncated", lambda s, p: s.put("/vmlinuz", kernel[: len(kernel) // 2]),
+         "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
+        ("boot-device-never-appears", lambda s, p: None, "sl.boot=/dev/vdz1 sl.boot_timeout=1",
+         r"slinit: FAILED: sl\.boot: /dev/vdz1 did not appear within 1 s"),
+        ("tpm-refuses-extend-locality-0", lambda s, p: None, "tpm_tis.locality=0",
+         r"slinit: FAILED: TPM: extending PCR 21 \(sll: policy /slaunch/policy\.json\): "
+         r"TPM2_PCR_Extend: .*\(0x907\)"),
         ("policy-missing", lambda s, p: "remove-policy",
          "sl.boot_timeout=1", r"slinit: FAILED: boot partition: no vfat/ext4 partition holding "
                               r"/slaunch/policy\.json appeared within 1 s"),
