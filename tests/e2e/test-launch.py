@@ -264,9 +264,6 @@ def tamper_cases(kernel, initrd):
          "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
         ("boot-device-never-appears", lambda s, p: None, "sl.boot=/dev/vdz1 sl.boot_timeout=1",
          r"slinit: FAILED: sl\.boot: /dev/vdz1 did not appear within 1 s"),
-        ("tpm-refuses-extend-locality-0", lambda s, p: None, "tpm_tis.locality=0",
-         r"slinit: FAILED: TPM: extending PCR 21 \(sll: policy /slaunch/policy\.json\): "
-         r"TPM2_PCR_Extend: .*\(0x907\)"),
         ("policy-missing", lambda s, p: "remove-policy",
          "sl.boot_timeout=1", r"slinit: FAILED: boot partition: no vfat/ext4 partition holding "
                               r"/slaunch/policy\.json appeared within 1 s"),
