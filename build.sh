@@ -393,7 +393,6 @@ step_kconfig() {
 	local src
 	mkdir -p "$KDIR"
 	src=$(kernel_source)
-	write_initramfs_list
 	write_generated_fragment
 	configure_kernel "$src"
 }
@@ -402,6 +401,7 @@ step_kernel() {
 	local src
 	[ -f "$BUILD/slinit" ] || die "build/slinit missing: run the slinit step first"
 	step_kconfig
+	write_initramfs_list
 	src=$(kernel_source)
 	log "building SL kernel (incremental)"
 	local cc=gcc
