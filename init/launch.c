@@ -65,6 +65,21 @@ static int check_allowed(const struct policy_entry *e, const struct policy_allow
 	return -EBADMSG;
 }
 
+/* The kernel's unpacker wants each archive of a concatenated initrd at a 4-byte boundary
+ * (as GRUB pads them): zeros between initrds, outside any measured object. */
+static int pad_initrd(struct launch *l, char *why, size_t why_size)
+{
+	static const uint8_t zeros[4];
+	size_t n = (size_t)((4 - (l->initrd_size & 3)) & 3);
+	int r = n ? kexec_memfd_append(&l->initrd_fd, zeros, n) : 0;
+
+	if (r < 0)
+		snprintf(why, why_size, "building the initrd: %s", strerror(-r));
+	else
+		l->initrd_size += n;
+	return r;
+}
+
 int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struct launch *ret,
 		char *why, size_t why_size)
 {
@@ -84,7 +99,8 @@ int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struc
 	if (e->initrd_count && (r = kexec_memfd_new("sll-initrd", &l.initrd_fd)) < 0)
 		goto fail;
 	for (size_t i = 0; i < e->initrd_count; i++)
-		if ((r = read_object(root_fd, e->initrds[i], hash_banks, l.initrd_fd, &l.initrds[i],
+		if ((r = pad_initrd(&l, why, why_size)) < 0 ||
+		    (r = read_object(root_fd, e->initrds[i], hash_banks, l.initrd_fd, &l.initrds[i],
 				     &l.initrd_size, why, why_size)) < 0 ||
 		    (r = check_allowed(e, &e->allow_initrd, &l.initrds[i], "initrd", e->initrds[i],
 				       why, why_size)) < 0)
@@ -111,8 +127,10 @@ static int hand_over_log(struct recorder *rec, struct launch *l, char *why, size
 		return r;
 	}
 	/* Without initrds the log still travels: as the runtime's only initrd. */
-	if (l->initrd_fd < 0 && (r = kexec_memfd_new("sll-initrd", &l->initrd_fd)) < 0)
+	if (l->initrd_fd < 0 && (r = kexec_memfd_new("sll-initrd", &l->initrd_fd)) < 0) {
+		snprintf(why, why_size, "creating the initrd for the event log: %s", strerror(-r));
 		goto out;
+	}
 	r = handover_append_eventlog(l->initrd_fd, l->initrd_size, log, len);
 	if (r < 0)
 		snprintf(why, why_size, "appending the event log to the initrd: %s", strerror(-r));
@@ -146,8 +164,11 @@ int launch_commit(struct recorder *rec, const struct policy_entry *e, struct lau
 	}
 	/* The separator closes PCR 22 only once the kernel is loaded; the log handed over
 	 * already contains it, so log and PCRs agree in the runtime OS. */
-	if ((r = measure_separator(&rec->events, rec->banks)) < 0 ||
-	    (r = hand_over_log(rec, l, why, why_size)) < 0)
+	if ((r = measure_separator(&rec->events, rec->banks)) < 0) {
+		snprintf(why, why_size, "recording the separator: %s", strerror(-r));
+		return r;
+	}
+	if ((r = hand_over_log(rec, l, why, why_size)) < 0)
 		return r;
 	if ((r = kexec_memfd_seal(l->initrd_fd)) < 0) {
 		snprintf(why, why_size, "sealing the initrd: %s", strerror(-r));

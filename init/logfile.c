@@ -13,6 +13,7 @@
 
 #include "bootdev.h"
 #include "load.h"
+#include "log.h"
 
 static int open_beneath(int root_fd, const char *path, int flags)
 {
@@ -29,38 +30,46 @@ static int open_beneath(int root_fd, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Everything happens relative to the log's directory, opened beneath the root first, so
+ * neither the temp file's cleanup nor the rename can follow a link out of the partition. */
 static int write_atomically(int root_fd, const char *path, const uint8_t *log, size_t len,
 			    char *why, size_t why_size)
 {
-	char tmp[4200], dir[4200];
-	const char *slash = strrchr(path, '/');
+	char dir[4200], tmp[300];
+	const char *slash = strrchr(path, '/'), *name = slash + 1;
 	int fd, dir_fd, r;
 
-	snprintf(tmp, sizeof(tmp), "%s.sll-tmp", path);
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	unlinkat(root_fd, tmp + 1, 0); /* a stale temp file of an interrupted boot */
-	fd = open_beneath(root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+	if (snprintf(tmp, sizeof(tmp), "%s.sll-tmp", name) >= (int)sizeof(tmp)) {
+		snprintf(why, why_size, "%s: file name too long", path);
+		return -ENAMETOOLONG;
+	}
+	dir_fd = open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY);
+	if (dir_fd < 0) {
+		snprintf(why, why_size, "opening the directory of %s: %s", path, strerror(-dir_fd));
+		return dir_fd;
+	}
+	unlinkat(dir_fd, tmp, 0); /* a stale temp file of an interrupted boot */
+	fd = open_beneath(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL);
 	if (fd < 0) {
-		snprintf(why, why_size, "creating %s: %s", tmp, strerror(-fd));
+		snprintf(why, why_size, "creating %s.sll-tmp: %s", path, strerror(-fd));
+		close(dir_fd);
 		return fd;
 	}
 	r = kexec_memfd_append(&fd, log, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
-	if (r == 0 && renameat(root_fd, tmp + 1, root_fd, path + 1) < 0)
+	if (r == 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
 		r = -errno;
 	if (r < 0) {
 		snprintf(why, why_size, "writing %s: %s", path, strerror(-r));
-		unlinkat(root_fd, tmp + 1, 0);
-		return r;
-	}
-	dir_fd = open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY);
-	if (dir_fd >= 0) {
+		unlinkat(dir_fd, tmp, 0);
+	} else {
 		fsync(dir_fd);
-		close(dir_fd);
 	}
-	return 0;
+	close(dir_fd);
+	return r;
 }
 
 int logfile_write(int root_fd, const char *path, const uint8_t *log, size_t len, char *why,
@@ -74,10 +83,9 @@ int logfile_write(int root_fd, const char *path, const uint8_t *log, size_t len,
 		return r;
 	}
 	r = write_atomically(root_fd, path, log, len, why, why_size);
+	/* The copy stands even if the remount fails; unmounting before kexec still happens. */
 	if (mount(NULL, BOOT_MOUNT, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0 && r == 0) {
-		r = -errno;
-		snprintf(why, why_size, "cannot remount %s read-only: %s", BOOT_MOUNT, strerror(errno));
-	}
+		  NULL) < 0 && r == 0)
+		log_info("warning: cannot remount %s read-only again: %s", BOOT_MOUNT, strerror(errno));
 	return r;
 }

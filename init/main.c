@@ -72,8 +72,9 @@ static _Noreturn void fail(struct slinit *s, const char *what)
 	struct launch l;
 	char why[512] = "";
 
+	/* After a TPM error the TPM and the log may disagree: never go on extending. */
 	if (!s->have_policy || s->policy.on_failure != POLICY_ON_FAILURE_CAP || s->capped ||
-	    !s->rec.tpm)
+	    !s->rec.tpm || s->rec.failed)
 		halt(s);
 	s->capped = true;
 	static const unsigned capped[] = { PCR_AUTHORITY, PCR_CONFIG, PCR_LAUNCH };
@@ -235,6 +236,10 @@ static void check_signature(struct slinit *s, const uint8_t *buf, size_t len)
 	}
 	n = read(fd, sig, sizeof(sig));
 	close(fd);
+	if (n < 0) {
+		log_failure(sig_path, "reading: %s", strerror(errno));
+		halt(s);
+	}
 	if (n != POLICY_SIGNATURE_SIZE) {
 		log_failure(sig_path, "must be exactly %d bytes (a raw Ed25519 signature)",
 			    POLICY_SIGNATURE_SIZE);
@@ -353,13 +358,13 @@ static void write_log_copy(struct slinit *s, const struct launch *l)
 /* sl.entry= or the first entry whose objects verify (a fallback keeps fleets bootable). */
 static void launch(struct slinit *s)
 {
-	struct launch l;
 	char why[512];
 
 	for (size_t i = 0; i < s->policy.entry_count; i++) {
 		const struct policy_entry *e = &s->policy.entries[i];
 
 		size_t measured = s->rec.events.count;
+		struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
 
 		if (s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0)
 			continue;
@@ -368,6 +373,7 @@ static void launch(struct slinit *s)
 			write_log_copy(s, &l);
 			return;
 		}
+		launch_close(&l); /* its memfds would crowd out the next entry or the recovery */
 		if (s->rec.events.count != measured || s->opts.entry[0]) {
 			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
 			log_failure(e->name, "%s", why);

@@ -54,6 +54,8 @@ void recorder_map_new(struct recorder *rec)
 
 int recorder_commit(struct recorder *rec)
 {
+	if (rec->failed)
+		return -EIO;
 	recorder_map_new(rec);
 	for (; rec->extended < rec->events.count; rec->extended++) {
 		struct event *e = &rec->events.events[rec->extended];
@@ -64,6 +66,7 @@ int recorder_commit(struct recorder *rec)
 		d.banks &= rec->banks;
 		r = tpm_pcr_extend(rec->tpm, e->pcr, &d);
 		if (r < 0) {
+			rec->failed = true;
 			log_failure("TPM", "extending PCR %u (%.*s): %s", e->pcr, (int)e->data_len,
 				    (const char *)e->data, tpm_last_error(rec->tpm));
 			return r;

@@ -16,6 +16,7 @@ struct recorder {
 	size_t mapped;   /* events[0, mapped) carry the PCR they are recorded in */
 	size_t extended; /* events[0, extended) are in the TPM */
 	int drtm_log_fd; /* TrenchBoot's DRTM log in securityfs, or -1 */
+	bool failed;     /* a TPM command failed: nothing more may be extended */
 };
 
 #define RECORDER_DRTM_LOG "/sys/kernel/security/slaunch/eventlog"
