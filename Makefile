@@ -30,7 +30,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 # json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
 HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
-.PHONY: all image slinit slpolicy demo test unit clean distclean reprocheck
+.PHONY: all image slinit slpolicy demo test unit lint clean distclean reprocheck
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 all image:
@@ -94,6 +94,12 @@ distclean:
 reprocheck:
 	tests/reprocheck.sh
 
+# Static analysis: cppcheck over all our C, warnings are errors (part of make test).
+lint:
+	cppcheck --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
+		-Ipolicy -Iinit -Ikexec --suppress=missingIncludeSystem --inline-suppr \
+		--error-exitcode=1 policy init kexec tests/unit tests/fuzz tests/tools
+
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
 
@@ -114,9 +120,9 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(wildcard policy/*.h)
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(UNIT_INIT_SRCS) $(wildcard policy/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(HOST_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_INIT_SRCS) $(HOST_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do \

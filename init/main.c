@@ -55,7 +55,7 @@ static void step_done(struct slinit *s, const char *step)
 	s->step_ms = now;
 }
 
-static _Noreturn void halt(struct slinit *s)
+__attribute__((noreturn)) static void halt(struct slinit *s)
 {
 	power_off(s->opts.halt_delay);
 }
@@ -66,7 +66,7 @@ static void write_log_copy(struct slinit *s, const struct launch *l);
 
 /* DESIGN section 6: "halt", or "cap" 19, 21 and 22 with the failure event and boot the
  * policy's recovery entry, itself verified and measured after the cap. */
-static _Noreturn void fail(struct slinit *s, const char *what)
+__attribute__((noreturn)) static void fail(struct slinit *s, const char *what)
 {
 	const struct policy_entry *recovery;
 	struct launch l;

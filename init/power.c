@@ -6,7 +6,7 @@
 
 #include "log.h"
 
-_Noreturn void power_off(unsigned delay_seconds)
+void power_off(unsigned delay_seconds)
 {
 	if (delay_seconds) {
 		log_info("powering off in %u s", delay_seconds);

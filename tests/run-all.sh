@@ -9,6 +9,7 @@ cd "$ROOT"
 
 TESTS=(
 	"unit: make unit"
+	"lint: make lint"
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
 	"policy: tests/policy/test-eventlog-cli.py"
