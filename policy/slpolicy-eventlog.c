@@ -134,38 +134,6 @@ static int pcr_values_add(struct pcr_values *v, const char *s, const char **ret_
 	return 0;
 }
 
-/* Reads a whole file of at most cap bytes (-E2BIG beyond) and NUL-terminates it. */
-static int read_all(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rbe");
-	uint8_t *buf;
-	size_t len;
-	int r = 0;
-
-	if (!f)
-		return -errno;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	errno = 0;
-	len = fread(buf, 1, cap + 1, f);
-	if (ferror(f))
-		r = errno ? -errno : -EIO;
-	else if (len > cap)
-		r = -E2BIG;
-	fclose(f);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* Lines "BANK:N=HEX" (what `slpolicy predict` prints); blank lines and # comments skipped. */
 static int load_pcrs_file(const char *path, struct pcr_values *values)
 {
@@ -173,7 +141,7 @@ static int load_pcrs_file(const char *path, struct pcr_values *values)
 	uint8_t *buf;
 	size_t len;
 	unsigned lineno = 0;
-	int r = read_all(path, PCRS_FILE_MAX_SIZE, &buf, &len);
+	int r = slpolicy_read_file(path, PCRS_FILE_MAX_SIZE, &buf, &len);
 
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", path,
@@ -540,7 +508,7 @@ static int load_log(const char *path, struct event_list *ret_events, unsigned *r
 	char err[256] = "";
 	uint8_t *buf;
 	size_t len;
-	int r = read_all(path, EVENTLOG_MAX_SIZE, &buf, &len);
+	int r = slpolicy_read_file(path, EVENTLOG_MAX_SIZE, &buf, &len);
 
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", path,

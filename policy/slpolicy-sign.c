@@ -9,32 +9,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "policy.h"
 #include "signature.h"
 #include "slpolicy.h"
-
-static int read_whole(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rbe");
-	uint8_t *buf;
-	size_t len;
-
-	if (!f)
-		return -errno;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	len = fread(buf, 1, max + 1, f);
-	fclose(f);
-	if (len > max) {
-		free(buf);
-		return -E2BIG;
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
 
 int policy_pubkey_load(const char *pem_path, uint8_t ret_key[POLICY_KEY_SIZE])
 {
@@ -136,7 +113,7 @@ int cmd_sign(int argc, char **argv)
 
 	if (r)
 		return r == 1 ? 0 : r;
-	if ((r = read_whole(policy, 1u << 20, &buf, &len)) < 0) {
+	if ((r = slpolicy_read_file(policy, POLICY_MAX_SIZE, &buf, &len)) < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", policy, strerror(-r));
 		return EXIT_REFUSED;
 	}
@@ -166,11 +143,11 @@ int cmd_verify(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	if (policy_pubkey_load(pub, key) < 0)
 		return EXIT_REFUSED;
-	if ((r = read_whole(policy, 1u << 20, &buf, &len)) < 0) {
+	if ((r = slpolicy_read_file(policy, POLICY_MAX_SIZE, &buf, &len)) < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", policy, strerror(-r));
 		return EXIT_REFUSED;
 	}
-	if ((r = read_whole(sig_path, POLICY_SIGNATURE_SIZE, &sig, &sig_len)) < 0 ||
+	if ((r = slpolicy_read_file(sig_path, POLICY_SIGNATURE_SIZE, &sig, &sig_len)) < 0 ||
 	    sig_len != POLICY_SIGNATURE_SIZE) {
 		fprintf(stderr, "slpolicy: %s: %s\n", sig_path,
 			r < 0 && r != -E2BIG ? strerror(-r) : "must be exactly 64 bytes");

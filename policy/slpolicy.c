@@ -53,29 +53,34 @@ int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* Reads a whole policy file, refusing more than the policy size cap. */
-static int read_file(const char *path, uint8_t **ret_buf, size_t *ret_len)
+int slpolicy_read_file(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len)
 {
 	FILE *f = fopen(path, "rbe");
-	size_t cap = POLICY_MAX_SIZE + 1, len;
 	uint8_t *buf;
+	size_t len;
+	int r = 0;
 
 	if (!f)
 		return -errno;
-	buf = malloc(cap);
+	buf = malloc(cap + 1);
 	if (!buf) {
 		fclose(f);
 		return -ENOMEM;
 	}
-	len = fread(buf, 1, cap, f);
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return -EIO;
-	}
+	errno = 0;
+	len = fread(buf, 1, cap + 1, f);
+	if (ferror(f))
+		r = errno ? -errno : -EIO;
+	else if (len > cap)
+		r = -E2BIG;
 	fclose(f);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[len] = '\0';
 	*ret_buf = buf;
-	*ret_len = len; /* len == cap: over the cap; policy_parse says so with the right words */
+	*ret_len = len;
 	return 0;
 }
 
@@ -85,8 +90,13 @@ static int load_policy(const char *path, uint8_t **ret_buf, size_t *ret_len, str
 	struct policy_errors errs = { 0 };
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = read_file(path, &buf, &len);
+	/* One byte over the cap still reaches policy_parse, which refuses it in its words. */
+	int r = slpolicy_read_file(path, POLICY_MAX_SIZE + 1, &buf, &len);
 
+	if (r == -E2BIG) {
+		printf("%s: /: policy is more than the limit of %u bytes\n", path, POLICY_MAX_SIZE);
+		return r;
+	}
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", path, strerror(-r));
 		return r;

@@ -1,6 +1,9 @@
 /* slpolicy: what the command line tool's source files share (exit codes, usage, commands). */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "digest.h"
 
 #define EXIT_REFUSED 1
@@ -17,6 +20,10 @@ int usage_error(const char *fmt, const char *arg);
  * -EINVAL with *ret_reason saying what is wrong. ret_value holds at least HASH_MAX_SIZE bytes. */
 int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pcr,
 			 uint8_t *ret_value, const char **ret_reason);
+
+/* Reads a whole file of at most cap bytes (-E2BIG beyond) into a malloc'ed, NUL-terminated
+ * buffer. 0 or -errno. */
+int slpolicy_read_file(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len);
 
 /* slpolicy sign --key KEY.pem POLICY [--sig FILE]; verify --pubkey PUB.pem POLICY [--sig]. */
 int cmd_sign(int argc, char **argv);
