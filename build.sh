@@ -52,6 +52,7 @@ APT_PACKAGES=(
 	python3-jsonschema openssl
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
 	clang libclang-rt-dev cppcheck
+	clevis clevis-tpm2
 )
 
 log() { printf 'build: %s\n' "$*" >&2; }

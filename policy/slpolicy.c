@@ -31,9 +31,13 @@ const char usage_text[] =
 	"      print a policy whose allow-lists hold the digests of the files under DIR\n"
 	"      (the boot partition's contents; PATHs are relative to its root)\n"
 	"  predict POLICY --root DIR [--entry NAME] [--bank BANK|all]... [--policy-path PATH]\n"
-	"      [--pubkey PUB.pem] [--no-drtm [--pcr BANK:N=HEX]...] [--format text|json|tpm2]\n"
+	"      [--pubkey PUB.pem] [--pcr [BANK:]N=HEX]... [--no-drtm]\n"
+	"      [--format text|json|tpm2|clevis]\n"
 	"      print the PCR values slinit will leave after launching the entry (with\n"
-	"      --pubkey, for an image built with that policy key: PCR 19 too)\n"
+	"      --pubkey, for an image built with that policy key: PCR 19 too); --pcr gives\n"
+	"      the launcher's PCRs 17, 18 (and 20), which are then part of the sealing set\n"
+	"      (with --no-drtm: the current values of PCR 12 and 13); tpm2: the raw values\n"
+	"      in PCR order for tpm2_createpolicy -f; clevis: the tpm2 pin's configuration\n"
 	"  sign --key KEY.pem POLICY [--sig FILE]\n"
 	"      write POLICY.sig, the Ed25519 signature slinit checks when it has a key\n"
 	"  verify --pubkey PUB.pem POLICY [--sig FILE]\n"
@@ -284,30 +288,6 @@ out:
 	return status;
 }
 
-/* --pcr sha256:12=<hex>: the current value of a PCR the no-DRTM mapping extends. */
-static int parse_pcr_value(const char *arg, struct pcr_state *start, unsigned *given)
-{
-	char alg_name[8];
-	const char *colon = strchr(arg, ':'), *eq = strchr(arg, '=');
-	enum hash_alg alg;
-	unsigned pcr;
-	uint8_t v[HASH_MAX_SIZE];
-
-	if (!colon || !eq || colon > eq || (size_t)(colon - arg) >= sizeof(alg_name))
-		return -EINVAL;
-	memcpy(alg_name, arg, (size_t)(colon - arg));
-	alg_name[colon - arg] = '\0';
-	if (hash_alg_from_name(alg_name, &alg) < 0 || sscanf(colon + 1, "%u=", &pcr) != 1 ||
-	    pcr >= PCR_COUNT || strlen(eq + 1) != 2 * hash_alg_size(alg))
-		return -EINVAL;
-	for (size_t i = 0; i < hash_alg_size(alg); i++)
-		if (sscanf(eq + 1 + 2 * i, "%2hhx", &v[i]) != 1)
-			return -EINVAL;
-	pcr_state_set(start, alg, pcr, v);
-	given[alg] |= 1u << pcr;
-	return 0;
-}
-
 /* Without DRTM, 17-22 stay locked: 19 and 21 go to PCR 12, 22 to PCR 13 (DESIGN section 3). */
 static void map_no_drtm(struct event_list *events)
 {
@@ -364,7 +344,9 @@ static int cmd_predict(int argc, char **argv)
 	};
 	const char *root = NULL, *entry_name = NULL, *format = "text";
 	const char *policy_path = DEFAULT_POLICY_PATH, *pubkey = NULL;
-	unsigned banks = 0, given[HASH_ALG_COUNT] = { 0 };
+	unsigned banks = 0, launcher = 0, set[PCR_COUNT];
+	struct predict_pcrs pcr_args = { 0 };
+	char pcr_err[256];
 	bool drtm = true;
 	struct pcr_state st;
 	int c;
@@ -383,8 +365,8 @@ static int cmd_predict(int argc, char **argv)
 				return usage_error("unknown bank %s", optarg);
 			break;
 		case 'p':
-			if (parse_pcr_value(optarg, &st, given) < 0)
-				return usage_error("bad --pcr %s (want BANK:N=HEX)", optarg);
+			if (predict_pcrs_collect(&pcr_args, optarg) < 0)
+				return usage_error("too many --pcr%s", "");
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("bad option for predict%s", "");
@@ -392,14 +374,19 @@ static int cmd_predict(int argc, char **argv)
 	}
 	if (!root || optind != argc - 1)
 		return usage_error("predict needs POLICY and --root DIR%s", "");
-	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "tpm2"))
-		return usage_error("unknown --format %s (text, json, tpm2)", format);
+	bool raw_format = strcmp(format, "tpm2") == 0 || strcmp(format, "clevis") == 0;
+	if (strcmp(format, "text") && strcmp(format, "json") && !raw_format)
+		return usage_error("unknown --format %s (text, json, tpm2, clevis)", format);
 	if (!banks)
 		banks = HASH_BANK(HASH_SHA256);
-	if (strcmp(format, "tpm2") == 0 && (banks & (banks - 1)))
-		return usage_error("--format tpm2 takes exactly one --bank%s", "");
-	if (drtm && (given[0] | given[1] | given[2] | given[3]))
-		return usage_error("--pcr only goes with --no-drtm%s", "");
+	if (raw_format && (banks & (banks - 1)))
+		return usage_error("--format tpm2 and clevis take exactly one --bank%s", "");
+	if (predict_pcrs_apply(&pcr_args, banks, drtm, &st, &launcher, pcr_err,
+			       sizeof(pcr_err)) < 0)
+		return usage_error("%s", pcr_err);
+	if (drtm && raw_format && !(launcher & (1u << 17)))
+		fprintf(stderr, "slpolicy: warning: no --pcr 17=HEX: any SL image can reproduce "
+				"PCRs 21 and 22; seal to the launcher's PCR 17 and 18 too\n");
 
 	const char *path = argv[optind];
 	struct policy pol;
@@ -440,7 +427,6 @@ static int cmd_predict(int argc, char **argv)
 		goto out_events;
 	}
 
-	static const unsigned drtm_pcrs[] = { PCR_AUTHORITY, PCR_CONFIG, PCR_LAUNCH };
 	static const unsigned os_pcrs[] = { 12, 13 };
 	st.banks = banks;
 	if (!drtm)
@@ -448,10 +434,18 @@ static int cmd_predict(int argc, char **argv)
 	if (pcr_replay(&st, &events) < 0)
 		goto out_events;
 	/* PCR 19 only matters (and is only printed) for an image with a policy key. */
-	if (drtm)
-		print_prediction(&st, drtm_pcrs + (pubkey ? 0 : 1), pubkey ? 3 : 2, format);
-	else
-		print_prediction(&st, os_pcrs, 2, format);
+	size_t n_set = predict_sealing_set(launcher, pubkey != NULL, set);
+	const unsigned *pcrs = drtm ? set : os_pcrs;
+	size_t n_pcrs = drtm ? n_set : 2;
+	if (strcmp(format, "clevis") == 0) {
+		enum hash_alg alg = HASH_SHA1;
+		while (!(banks & HASH_BANK(alg)))
+			alg++;
+		if (predict_print_clevis(&st, alg, pcrs, n_pcrs) < 0)
+			goto out_events;
+	} else {
+		print_prediction(&st, pcrs, n_pcrs, format);
+	}
 	status = 0;
 out_events:
 	event_list_free(&events);

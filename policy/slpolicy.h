@@ -1,10 +1,12 @@
 /* slpolicy: what the command line tool's source files share (exit codes, usage, commands). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "digest.h"
+#include "event.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -33,3 +35,23 @@ int policy_pubkey_load(const char *pem_path, uint8_t ret_key[32]);
 
 /* slpolicy eventlog FILE [--json] | --verify [--pcrs FILE | --sysfs DIR] [--start ...]... */
 int cmd_eventlog(int argc, char **argv);
+
+/* predict --pcr: collected while parsing options, applied once the banks are known. */
+#define PREDICT_MAX_PCR_ARGS (PCR_COUNT * HASH_ALG_COUNT)
+struct predict_pcrs {
+	const char *args[PREDICT_MAX_PCR_ARGS];
+	size_t count;
+};
+struct pcr_state;
+int predict_pcrs_collect(struct predict_pcrs *p, const char *arg); /* -E2BIG when full */
+/* Sets each "BANK:N=HEX" (or "N=HEX" with exactly one bank) in st. With drtm, only the
+ * launcher's PCRs 17, 18 and 20 are inputs, and the same ones in every bank; *ret_given is
+ * their mask. On error, a one-line reason in err. */
+int predict_pcrs_apply(const struct predict_pcrs *p, unsigned banks, bool drtm,
+		       struct pcr_state *st, unsigned *ret_given, char *err, size_t err_size);
+/* The PCRs a sealing policy covers, ascending: the given launcher PCRs, 19 with a policy key,
+ * 21 and 22. ret_pcrs holds PCR_COUNT. Returns how many. */
+size_t predict_sealing_set(unsigned launcher, bool pubkey, unsigned *ret_pcrs);
+/* {"pcr_bank":"sha256","pcr_ids":"17,18,21,22","pcr_digest":"<unpadded base64url>"} */
+int predict_print_clevis(const struct pcr_state *st, enum hash_alg alg, const unsigned *pcrs,
+			 size_t n);

@@ -1,0 +1,149 @@
+/* slpolicy predict's sealing set: the launcher's PCRs given with --pcr, and the clevis format. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <nettle/base64.h>
+
+#include "measure.h"
+#include "pcr.h"
+#include "slpolicy.h"
+
+/* The DRTM PCRs slinit does not extend: 17 and 18 (the launcher's), 20 (the SL kernel's). */
+#define LAUNCHER_PCRS ((1u << 17) | (1u << 18) | (1u << 20))
+
+int predict_pcrs_collect(struct predict_pcrs *p, const char *arg)
+{
+	if (p->count == PREDICT_MAX_PCR_ARGS)
+		return -E2BIG;
+	p->args[p->count++] = arg;
+	return 0;
+}
+
+/* "N=HEX" without a bank: the one selected bank's. */
+static int with_bank(const char *arg, unsigned banks, char *out, size_t size, const char **reason)
+{
+	int a;
+
+	if (strchr(arg, ':')) {
+		snprintf(out, size, "%s", arg);
+		return 0;
+	}
+	if (banks & (banks - 1)) {
+		*reason = "without BANK: it needs exactly one --bank";
+		return -EINVAL;
+	}
+	for (a = 0; a < HASH_ALG_COUNT && !(banks & HASH_BANK(a)); a++)
+		;
+	if ((size_t)snprintf(out, size, "%s:%s", hash_alg_name((enum hash_alg)a), arg) >= size) {
+		*reason = "too long";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int predict_pcrs_apply(const struct predict_pcrs *p, unsigned banks, bool drtm,
+		       struct pcr_state *st, unsigned *ret_given, char *err, size_t err_size)
+{
+	unsigned given[HASH_ALG_COUNT] = { 0 }, first = 0;
+	bool have_first = false;
+
+	for (size_t i = 0; i < p->count; i++) {
+		char full[2 * HASH_MAX_SIZE + 16];
+		uint8_t value[HASH_MAX_SIZE];
+		const char *reason = NULL;
+		enum hash_alg alg;
+		unsigned pcr;
+
+		if (with_bank(p->args[i], banks, full, sizeof(full), &reason) < 0 ||
+		    parse_pcr_assignment(full, &alg, &pcr, value, &reason) < 0) {
+			snprintf(err, err_size, "--pcr %s: %s", p->args[i], reason);
+			return -EINVAL;
+		}
+		if (!(banks & HASH_BANK(alg))) {
+			snprintf(err, err_size, "--pcr %s: bank %s is not selected with --bank",
+				 p->args[i], hash_alg_name(alg));
+			return -EINVAL;
+		}
+		if (drtm && !(LAUNCHER_PCRS & (1u << pcr))) {
+			snprintf(err, err_size,
+				 "--pcr %s: after a dynamic launch only PCR 17, 18 and 20 are inputs "
+				 "(slinit extends 19, 21 and 22 from zero); other PCRs need --no-drtm",
+				 p->args[i]);
+			return -EINVAL;
+		}
+		if (given[alg] & (1u << pcr)) {
+			snprintf(err, err_size, "--pcr %s: PCR %u of %s is given twice", p->args[i],
+				 pcr, hash_alg_name(alg));
+			return -EINVAL;
+		}
+		given[alg] |= 1u << pcr;
+		pcr_state_set(st, alg, pcr, value);
+	}
+	/* A launcher PCR is part of the printed set: it must be known in every printed bank. */
+	for (int a = 0; a < HASH_ALG_COUNT; a++) {
+		if (!(banks & HASH_BANK(a)))
+			continue;
+		if (have_first && drtm && given[a] != first) {
+			snprintf(err, err_size,
+				 "--pcr: give the same launcher PCRs for every --bank (%s differs)",
+				 hash_alg_name((enum hash_alg)a));
+			return -EINVAL;
+		}
+		first = given[a];
+		have_first = true;
+	}
+	*ret_given = first;
+	return 0;
+}
+
+size_t predict_sealing_set(unsigned launcher, bool pubkey, unsigned *ret_pcrs)
+{
+	unsigned mask = launcher | (1u << PCR_CONFIG) | (1u << PCR_LAUNCH);
+	size_t n = 0;
+
+	if (pubkey)
+		mask |= 1u << PCR_AUTHORITY;
+	for (unsigned pcr = 0; pcr < PCR_COUNT; pcr++)
+		if (mask & (1u << pcr))
+			ret_pcrs[n++] = pcr;
+	return n;
+}
+
+/* clevis's tpm2 pin config: pcr_digest is the unpadded base64url of the concatenated values,
+ * in ascending PCR order (what `tpm2_pcrread -o` writes and tpm2_createpolicy -f reads). */
+int predict_print_clevis(const struct pcr_state *st, enum hash_alg alg, const unsigned *pcrs,
+			 size_t n)
+{
+	size_t size = hash_alg_size(alg), raw_len = n * size;
+	uint8_t raw[PCR_COUNT * HASH_MAX_SIZE];
+	char b64[BASE64_ENCODE_LENGTH(PCR_COUNT * HASH_MAX_SIZE) + BASE64_ENCODE_FINAL_LENGTH + 1];
+	char ids[PCR_COUNT * 4] = "";
+	struct base64_encode_ctx ctx;
+	size_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(raw + i * size, st->value[alg][pcrs[i]], size);
+		snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%u", i ? "," : "",
+			 pcrs[i]);
+	}
+	base64url_encode_init(&ctx);
+	len = base64_encode_update(&ctx, b64, raw_len, raw);
+	len += base64_encode_final(&ctx, b64 + len);
+	while (len && b64[len - 1] == '=')
+		len--;
+	b64[len] = '\0';
+
+	json_object *cfg = json_object_new_object();
+	if (!cfg)
+		return -ENOMEM;
+	json_object_object_add(cfg, "pcr_bank", json_object_new_string(hash_alg_name(alg)));
+	json_object_object_add(cfg, "pcr_ids", json_object_new_string(ids));
+	json_object_object_add(cfg, "pcr_digest", json_object_new_string(b64));
+	printf("%s\n", json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(cfg);
+	return 0;
+}

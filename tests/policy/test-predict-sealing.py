@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""slpolicy predict's sealing set: --pcr for the launcher's PCRs 17, 18 (and 20) after a dynamic
+launch, the PCRs printed in order in every format, --format clevis, and the refusals. Expected
+values are computed here with hashlib and base64."""
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
+passed, failed = 0, []
+
+
+def check(cond, what, detail=""):
+    global passed
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if cond:
+        passed += 1
+    else:
+        failed.append(what)
+        if detail:
+            print("     " + str(detail))
+
+
+def chain(alg, datas):
+    v = bytes(hashlib.new(alg).digest_size)
+    for d in datas:
+        v = hashlib.new(alg, v + hashlib.new(alg, d).digest()).digest()
+    return v
+
+
+def main():
+    with tempfile.TemporaryDirectory() as boot:
+        kernel, cmdline = os.urandom(5000), "quiet"
+        with open(os.path.join(boot, "vmlinuz"), "wb") as f:
+            f.write(kernel)
+        pol = subprocess.run([SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz",
+                              "--cmdline", cmdline, "--bank", "all"], capture_output=True,
+                             check=True).stdout
+        path = os.path.join(boot, "policy.json")
+        with open(path, "wb") as f:
+            f.write(pol)
+
+        def run(*args):
+            r = subprocess.run([SLPOLICY, "predict", path, "--root", boot] + list(args),
+                               capture_output=True)
+            return r.returncode, r.stdout, r.stderr.decode()
+
+        v = {alg: {17: os.urandom(hashlib.new(alg).digest_size),
+                   18: os.urandom(hashlib.new(alg).digest_size),
+                   20: os.urandom(hashlib.new(alg).digest_size),
+                   21: chain(alg, [pol]),
+                   22: chain(alg, [kernel, cmdline.encode(), b"\0\0\0\0"])}
+             for alg in ("sha1", "sha256")}
+        p17, p18 = v["sha256"][17].hex(), v["sha256"][18].hex()
+
+        rc, out, err = run("--pcr", "17=" + p17, "--pcr", "18=" + p18)
+        want = "".join(f"sha256:{n}={v['sha256'][n].hex()}\n" for n in (17, 18, 21, 22))
+        check(rc == 0 and out.decode() == want, "text: 17, 18, 21, 22 in order (bank implied)",
+              out)
+        rc, out, err = run("--pcr", "sha256:18=" + p18, "--pcr", "sha256:17=" + p17,
+                           "--pcr", "sha256:20=" + v["sha256"][20].hex(), "--format", "tpm2")
+        check(rc == 0 and out == b"".join(v["sha256"][n] for n in (17, 18, 20, 21, 22)) and
+              err == "", "tpm2: 17, 18, 20, 21, 22 raw in ascending order, no warning", err)
+        args = []
+        for alg in ("sha1", "sha256"):
+            args += ["--bank", alg] + sum((["--pcr", f"{alg}:{n}={v[alg][n].hex()}"]
+                                           for n in (17, 18)), [])
+        rc, out, err = run(*args, "--format", "json")
+        got = json.loads(out) if rc == 0 else {}
+        check(got == {alg: {str(n): v[alg][n].hex() for n in (17, 18, 21, 22)}
+                      for alg in ("sha1", "sha256")}, "json: two banks, launcher PCRs in each",
+              out)
+        rc, out, err = run("--bank", "sha1", "--pcr", "17=" + v["sha1"][17].hex(),
+                           "--pcr", "18=" + v["sha1"][18].hex(), "--format", "clevis")
+        raw = b"".join(v["sha1"][n] for n in (17, 18, 21, 22))
+        want = {"pcr_bank": "sha1", "pcr_ids": "17,18,21,22",
+                "pcr_digest": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+        check(rc == 0 and json.loads(out) == want and out.count(b"\n") == 1,
+              "clevis: sha1 bank, one line, unpadded base64url", out)
+        rc, out, err = run("--format", "clevis")
+        check(rc == 0 and "warning: no --pcr 17" in err and
+              json.loads(out)["pcr_ids"] == "21,22", "clevis without PCR 17: 21,22 and a warning",
+              err)
+
+        refusals = [
+            (["--pcr", "21=" + p17], "after a dynamic launch only PCR 17, 18 and 20"),
+            (["--pcr", "19=" + p17], "after a dynamic launch only PCR 17, 18 and 20"),
+            (["--pcr", "17=" + p17, "--pcr", "sha256:17=" + p17], "given twice"),
+            (["--bank", "sha1", "--bank", "sha256", "--pcr", "17=" + p17],
+             "needs exactly one --bank"),
+            (["--bank", "sha1", "--bank", "sha256", "--pcr", "sha256:17=" + p17],
+             "same launcher PCRs for every --bank"),
+            (["--pcr", "sha1:17=" + v["sha1"][17].hex()], "bank sha1 is not selected"),
+            (["--pcr", "17=" + p17[:-2]], "HEX must be a digest of the bank"),
+            (["--pcr", "24=" + p17], "the PCR index must be 0 to 23"),
+            (["--bank", "sha1", "--bank", "sha256", "--format", "clevis"],
+             "take exactly one --bank"),
+            (["--format", "yaml"], "unknown --format yaml"),
+        ]
+        for args, reason in refusals:
+            rc, out, err = run(*args)
+            check(rc == 2 and out == b"" and reason in err.splitlines()[0],
+                  f"refused ({reason}): {' '.join(a[:24] for a in args)}", err.splitlines()[:1])
+        rc, out, err = run("--no-drtm", "--pcr", "12=" + p17)
+        check(rc == 0 and f"sha256:12=" in out.decode(), "--no-drtm still takes PCR 12", err)
+    print(f"{passed} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

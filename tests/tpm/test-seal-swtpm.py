@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Sealing to a prediction, with the real tools against swtpm on the host.
+
+A policy and its files are staged; `slpolicy predict --pcr 17=… --pcr 18=…` gives the sealing
+set (17, 18, 21, 22) in the tpm2 and clevis formats. A swtpm then plays a dynamic launch of an
+"SL image" (PCR 17 = H(0 || H(image))) and gets the launch's events extended at locality 2, as
+slinit does. Checked:
+- --format tpm2 is the four values concatenated in PCR order, as computed here with hashlib,
+  and equals what tpm2_pcrread -o writes for the live PCRs;
+- tpm2_createpolicy --policy-pcr -f PREDICTED gives the same policy digest as over the live
+  PCRs, and as the TPM2_PolicyPCR digest computed here;
+- clevis encrypt tpm2 with --format clevis's config, then clevis decrypt gives the secret back;
+  a config predicted for another policy does not decrypt; after one more extend nothing does;
+- tools/sll-seal seals to a persistent handle from the prediction alone (before the PCRs have
+  those values), unseals in the launched state, and fails with the TPM's policy error when the
+  state differs.
+"""
+import base64
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from swtpm_host import SwTpm  # noqa: E402
+
+SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
+SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
+BANKS = ("sha1", "sha256")
+SET = "sha256:17,18,21,22"
+HANDLE = "0x81000100"
+POLICY_FAIL = "a policy check failed"
+
+passed, failed = 0, []
+
+
+def check(cond, what, detail=""):
+    global passed
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if cond:
+        passed += 1
+    else:
+        failed.append(what)
+        if detail:
+            print("     " + str(detail).strip().replace("\n", "\n     "))
+    return cond
+
+
+def chain(alg, start, datas):
+    v = start
+    for d in datas:
+        v = hashlib.new(alg, v + hashlib.new(alg, d).digest()).digest()
+    return v
+
+
+def policy_pcr_digest(pcrs, values):
+    """TPM2_PolicyPCR's policy digest from a zero start (TPM 2.0 Part 3, 23.7), sha256 bank."""
+    select = bytearray(3)
+    for p in pcrs:
+        select[p // 8] |= 1 << (p % 8)
+    selection = struct.pack(">IHB", 1, 0x000B, 3) + bytes(select)
+    return hashlib.sha256(bytes(32) + struct.pack(">I", 0x17F) + selection +
+                          hashlib.sha256(values).digest()).digest()
+
+
+def stage(tmp, name, cmdline):
+    boot = os.path.join(tmp, name)
+    os.makedirs(boot)
+    files = {"/vmlinuz": os.urandom(70001), "/initrd.img": os.urandom(3001)}
+    for path, data in files.items():
+        with open(boot + path, "wb") as f:
+            f.write(data)
+    pol = subprocess.run([SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz", "--initrd",
+                          "/initrd.img", "--cmdline", cmdline], capture_output=True,
+                         check=True).stdout
+    with open(os.path.join(boot, "policy.json"), "wb") as f:
+        f.write(pol)
+    return boot, pol, [files["/vmlinuz"], files["/initrd.img"], cmdline.encode(), b"\0\0\0\0"]
+
+
+def predict(boot, fmt, pcr17, pcr18):
+    return subprocess.run([SLPOLICY, "predict", os.path.join(boot, "policy.json"), "--root",
+                           boot, "--policy-path", "/policy.json", "--format", fmt,
+                           "--pcr", "17=" + pcr17.hex(), "--pcr", "sha256:18=" + pcr18.hex()],
+                          capture_output=True, check=True).stdout
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        image = os.urandom(50000)
+        pcr17 = chain("sha256", bytes(32), [image])
+        pcr18 = bytes(32)
+        boot, policy_bytes, launch = stage(tmp, "boot", "console=ttyS0 quiet")
+        other, _, _ = stage(tmp, "other", "console=ttyS0 init=/bin/sh")
+        want = (pcr17 + pcr18 + chain("sha256", bytes(32), [policy_bytes]) +
+                chain("sha256", bytes(32), launch))
+
+        raw = predict(boot, "tpm2", pcr17, pcr18)
+        check(raw == want, "--format tpm2: PCRs 17, 18, 21, 22 raw, in order, = hashlib")
+        cfg = json.loads(predict(boot, "clevis", pcr17, pcr18))
+        check(set(cfg) == {"pcr_bank", "pcr_ids", "pcr_digest"} and cfg["pcr_bank"] == "sha256"
+              and cfg["pcr_ids"] == "17,18,21,22" and "=" not in cfg["pcr_digest"] and
+              base64.urlsafe_b64decode(cfg["pcr_digest"] + "=" * (-len(cfg["pcr_digest"]) % 4))
+              == want, "--format clevis: bank, ids, unpadded base64url of the same bytes", cfg)
+        pred_file = os.path.join(tmp, "predicted.bin")
+        with open(pred_file, "wb") as f:
+            f.write(raw)
+        other_cfg = predict(other, "clevis", pcr17, pcr18).decode().strip()
+        secret = os.urandom(64)
+
+        with SwTpm(os.path.join(tmp, "tpm"), BANKS) as tpm:
+            # Sealed from the prediction alone, while the PCRs are still all ones.
+            r = tpm.tool(SLL_SEAL, "seal", "--pcrs", SET, "--values", pred_file, "--handle",
+                         HANDLE, input=secret)
+            check(r.returncode == 0, "sll-seal seal from the prediction (PCRs not yet there)",
+                  r.stderr.decode())
+            r = tpm.tool(SLL_SEAL, "unseal", "--pcrs", SET, "--handle", HANDLE)
+            check(r.returncode == 1 and POLICY_FAIL in r.stderr.decode(),
+                  "sll-seal unseal before the launch: the TPM's policy error", r.stderr.decode())
+            r = tpm.tool("clevis", "encrypt", "tpm2", json.dumps(cfg), input=secret)
+            check(r.returncode == 0, "clevis encrypt tpm2 takes --format clevis's config",
+                  r.stderr.decode())
+            jwe = r.stdout
+            r = tpm.tool("clevis", "encrypt", "tpm2", other_cfg, input=secret)
+            check(r.returncode == 0, "clevis encrypt tpm2 to another policy's prediction",
+                  r.stderr.decode())
+            other_jwe = r.stdout
+
+            tpm.dynamic_launch(image)
+            for data in [policy_bytes]:
+                check(tpm.extend(21, data, BANKS) == 0, "extend PCR 21 at locality 2")
+            check(all(tpm.extend(22, data, BANKS) == 0 for data in launch),
+                  "extend PCR 22 at locality 2 (kernel, initrd, cmdline, separator)")
+            check(tpm.extend(22, b"x", BANKS, locality=0) == 0x907,
+                  "the TPM refuses a PCR 22 extend at locality 0 (bad locality)")
+
+            live = os.path.join(tmp, "live.bin")
+            r = tpm.tool("tpm2_pcrread", SET, "-o", live)
+            with open(live, "rb") as f:
+                check(f.read() == raw, "tpm2_pcrread -o of the launched swtpm = --format tpm2")
+            pol_pred, pol_live = os.path.join(tmp, "pol.pred"), os.path.join(tmp, "pol.live")
+            r1 = tpm.tool("tpm2_createpolicy", "--policy-pcr", "-l", SET, "-f", pred_file,
+                          "-L", pol_pred)
+            r2 = tpm.tool("tpm2_createpolicy", "--policy-pcr", "-l", SET, "-L", pol_live)
+            a = b = b""
+            if r1.returncode == r2.returncode == 0:
+                with open(pol_pred, "rb") as f1, open(pol_live, "rb") as f2:
+                    a, b = f1.read(), f2.read()
+            check(len(a) == 32 and a == b == policy_pcr_digest((17, 18, 21, 22), want),
+                  "tpm2_createpolicy: predicted file = live PCRs = PolicyPCR digest by hashlib",
+                  f"{a.hex()} {b.hex()} {r1.stderr.decode()} {r2.stderr.decode()}")
+
+            r = tpm.tool("clevis", "decrypt", input=jwe)
+            check(r.returncode == 0 and r.stdout == secret,
+                  "clevis decrypt in the launched state gives the secret back", r.stderr.decode())
+            r = tpm.tool("clevis", "decrypt", input=other_jwe)
+            check(r.returncode != 0 and r.stdout != secret,
+                  "clevis decrypt of a JWE sealed to another policy's prediction fails")
+            r = tpm.tool(SLL_SEAL, "unseal", "--pcrs", SET, "--handle", HANDLE)
+            check(r.returncode == 0 and r.stdout == secret,
+                  "sll-seal unseal in the launched state gives the secret back",
+                  r.stderr.decode())
+            r = tpm.tool(SLL_SEAL, "seal", "--pcrs", SET, "--values", pred_file, "--handle",
+                         HANDLE, input=secret)
+            check(r.returncode == 1 and "in use" in r.stderr.decode(),
+                  "sll-seal seal refuses a handle in use without --replace", r.stderr.decode())
+
+            tpm.extend(22, b"one more event", BANKS)
+            r = tpm.tool("clevis", "decrypt", input=jwe)
+            check(r.returncode != 0 and r.stdout != secret,
+                  "clevis decrypt fails once PCR 22 moved on")
+            r = tpm.tool(SLL_SEAL, "unseal", "--pcrs", SET, "--handle", HANDLE)
+            check(r.returncode == 1 and POLICY_FAIL in r.stderr.decode() and r.stdout == b"",
+                  "sll-seal unseal once PCR 22 moved on: the TPM's policy error",
+                  r.stderr.decode())
+            r = tpm.tool("tpm2_getcap", "handles-transient")
+            check(r.stdout.strip() == b"", "no transient object left in the TPM",
+                  r.stdout.decode())
+    print(f"{passed} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
