@@ -23,6 +23,7 @@ TESTS=(
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
 	"e2e: tests/e2e/test-signed.py"
+	"e2e: tests/e2e/test-seal.py"
 )
 
 passed=0 failed=0 failed_names=()

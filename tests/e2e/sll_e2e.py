@@ -96,6 +96,14 @@ class Stage:
         out = subprocess.run(args, check=True, capture_output=True).stdout
         return {alg: {int(k): v for k, v in pcrs.items()} for alg, pcrs in json.loads(out).items()}
 
+    def predict_sealing(self, pcr17, pcr18, fmt="tpm2", entry=None,
+                        path="/slaunch/policy.json"):
+        """slpolicy predict's sealing set (sha256: 17, 18, 21, 22) in a tool's format (bytes)."""
+        args = [SLPOLICY, "predict", self.dir + path, "--root", self.dir, "--policy-path", path,
+                "--bank", "sha256", "--pcr", "17=" + pcr17.hex(), "--pcr", "18=" + pcr18.hex(),
+                "--format", fmt] + (["--entry", entry] if entry else [])
+        return subprocess.run(args, check=True, capture_output=True).stdout
+
     def disk(self, image_path, label="SLBOOT"):
         args = [os.path.join(ROOT, "tests", "e2e", "make-boot-disk.sh"), image_path,
                 "--label", label]
@@ -123,16 +131,31 @@ class Boot:
     def kexeced(self):
         return "sll-runtime: booted" in self.log or "kexec_core: Starting new kernel" in self.log
 
+    @property
+    def unsealed(self):
+        """The sha256 of the secret the runtime OS unsealed (hex), or None."""
+        m = re.search(r"^sll-runtime: unseal ok sha256 ([0-9a-f]{64})$", self.log, re.M)
+        return m.group(1) if m else None
+
+    @property
+    def unseal_errors(self):
+        """The lines the failed unseal printed (tpm2-tools' and sll-seal's)."""
+        return re.findall(r"^sll-runtime: unseal-error (.*)$", self.log, re.M)
+
     def failed_line(self):
         m = re.search(r"^slinit: FAILED: .*$", self.log, re.M)
         return m.group(0) if m else None
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180, image=IMAGE):
+         timeout=180, image=IMAGE, tpm_state=None):
+    """tpm_state: a swtpm state directory to boot with (and keep), e.g. one a secret was sealed
+    in on the host; its banks are the ones it was made with."""
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
             "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
+    if tpm_state:
+        args += ["--tpm-state", tpm_state]
     if disk:
         args += ["--drive", disk]
     if not tpm:
@@ -159,3 +182,18 @@ class Checks:
     def summary(self):
         print(f"{self.passed} passed, {len(self.failed)} failed")
         return 1 if self.failed else 0
+
+
+SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
+
+
+def seal_before_boot(state_dir, values, pcrs, handle, secret, banks=("sha1", "sha256")):
+    """On the host, before any boot: a new swtpm state in state_dir (the one the boot will use)
+    with secret sealed at the persistent handle to the PCR values in the file values (from
+    slpolicy predict --format tpm2), by tools/sll-seal. Returns sll-seal's result."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "tpm"))
+    from swtpm_host import SwTpm
+    with SwTpm(state_dir, banks) as tpm:
+        return tpm.tool(SLL_SEAL, "seal", "--pcrs", pcrs, "--values", values, "--handle",
+                        handle, input=secret)

@@ -25,6 +25,20 @@
 #               sll-runtime: done
 #             and powers off. /sll/eventlog.bin comes from the small cpio slinit
 #             appends after this initrd in memory, so this one has no /sll.
+#             Before "done" it runs each executable /etc/sll-runtime.d/* (none here).
+# tpm2-tools.img: a second initrd, for the tests that unseal (a policy lists it
+#             after initrd.img; the kernel unpacks it over the first): Debian's
+#             tpm2-tools (the tpm2 binary and its tpm2_* links), every library
+#             ldd names for it and for libtss2-tcti-device, the dynamic loader,
+#             tools/sll-seal as /bin/sll-seal, and /etc/sll-runtime.d/50-unseal:
+#             with sll.unseal=HANDLE sll.unseal_pcrs=BANK:LIST on the command line
+#             it unseals HANDLE through /dev/tpmrm0 and prints
+#               sll-runtime: unseal ok sha256 <hex of the secret's sha256>
+#             or
+#               sll-runtime: unseal failed
+#               sll-runtime: unseal-error <each line sll-seal and tpm2-tools printed>
+#             A separate initrd keeps its megabytes of libraries out of every
+#             other boot; it is reproducible too (sorted, owner 0, mtime 0).
 #
 # Incremental: nothing is rebuilt when the kernel package, busybox and this
 # script are unchanged (a stamp in OUTDIR records them).
@@ -66,10 +80,15 @@ fi
 
 mkdir -p "$outdir"
 stamp=$outdir/.runtime-stamp
+sll_seal=$ROOT/tools/sll-seal
+tpm2_bin=$(command -v tpm2) || die "no tpm2 (tpm2-tools): run build.sh packages"
 want=$(printf '%s\n' "kernel $kpkg $kver" \
     "busybox $(sha256sum <"$BUSYBOX" | cut -d' ' -f1)" \
-    "script $(sha256sum <"$self" | cut -d' ' -f1)")
-if [[ -f $outdir/vmlinuz && -f $outdir/initrd.img && -f $stamp ]] &&
+    "script $(sha256sum <"$self" | cut -d' ' -f1)" \
+    "tpm2-tools $(dpkg-query -W -f='${Version}' tpm2-tools)" \
+    "sll-seal $(sha256sum <"$sll_seal" | cut -d' ' -f1)")
+if [[ -f $outdir/vmlinuz && -f $outdir/initrd.img && -f $outdir/tpm2-tools.img &&
+    -f $stamp ]] &&
     [[ $(cat "$stamp") == "$want" ]]; then
     msg "up to date: $outdir ($kpkg $kver)"
     exit 0
@@ -151,6 +170,11 @@ else
     say "eventlog none"
 fi
 
+# Steps other initrds add (tpm2-tools.img: unseal), in name order.
+for step in /etc/sll-runtime.d/*; do
+    [ -x "$step" ] && "$step"
+done
+
 say done
 sync
 poweroff -f
@@ -215,9 +239,60 @@ with open(out_path, "wb") as f:
     f.write(hdr + body + tail)
 EOF
 
+# --- tpm2-tools.img ----------------------------------------------------------------------
+ov=$tmp/tpm2-tools
+mkdir -p "$ov/bin" "$ov/lib/x86_64-linux-gnu" "$ov/lib64" "$ov/etc/sll-runtime.d"
+install -m 0755 "$(readlink -f "$tpm2_bin")" "$ov/bin/tpm2"
+for t in "$(dirname "$tpm2_bin")"/tpm2_*; do
+    if [[ -L $t && $(readlink "$t") == tpm2 ]]; then ln -s tpm2 "$ov/bin/${t##*/}"; fi
+done
+install -m 0755 "$sll_seal" "$ov/bin/sll-seal"
+tcti=$(dpkg -L libtss2-tcti-device0 | grep -m1 '/libtss2-tcti-device\.so\.0$') ||
+    die "no libtss2-tcti-device.so.0 (package libtss2-tcti-device0)"
+# Every library the loader will map, in one directory it searches by default (Debian's
+# multiarch one), and the loader itself at the path the binaries name.
+{ ldd "$tpm2_bin"; ldd "$tcti"; } | sed -n 's/^.* => \(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' |
+    sort -u >"$tmp/libs"
+echo "$tcti" >>"$tmp/libs"
+(($(wc -l <"$tmp/libs") > 5)) || die "ldd $tpm2_bin named too few libraries"
+while read -r lib; do
+    install -m 0644 "$(readlink -f "$lib")" "$ov/lib/x86_64-linux-gnu/${lib##*/}"
+done <"$tmp/libs"
+interp=/lib64/ld-linux-x86-64.so.2
+[[ $(ldd "$tpm2_bin") == *"	$interp "* ]] || die "$tpm2_bin does not use $interp"
+install -m 0755 "$(readlink -f "$interp")" "$ov$interp"
+cat >"$ov/etc/sll-runtime.d/50-unseal" <<'UNSEAL'
+#!/bin/sh
+# Unseal the handle the command line names, through the kernel's resource manager.
+say() { echo "sll-runtime: $*"; }
+handle='' pcrs=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in
+    sll.unseal=*) handle=${opt#*=} ;;
+    sll.unseal_pcrs=*) pcrs=${opt#*=} ;;
+    esac
+done
+[ -n "$handle" ] || exit 0
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
+if sll-seal unseal --pcrs "$pcrs" --handle "$handle" >/tmp/secret 2>/tmp/unseal.err; then
+    sum=$(sha256sum /tmp/secret)
+    say "unseal ok sha256 ${sum%% *}"
+else
+    say "unseal failed"
+    while IFS= read -r line; do say "unseal-error $line"; done </tmp/unseal.err
+fi
+rm -f /tmp/secret
+UNSEAL
+chmod 0755 "$ov/etc/sll-runtime.d/50-unseal"
+find "$ov" -exec touch -h -d @0 {} +
+(cd "$ov" && find . -mindepth 1 | sed 's|^\./||' | sort |
+    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/tpm2-tools.img"
+
 # --- install --------------------------------------------------------------------------
 install -m 0644 "${vmlinuz[0]}" "$outdir/vmlinuz"
 install -m 0644 "$tmp/initrd.img" "$outdir/initrd.img"
+install -m 0644 "$tmp/tpm2-tools.img" "$outdir/tpm2-tools.img"
 printf '%s\n' "$want" >"$stamp"
 msg "built $outdir/vmlinuz ($(stat -c %s "$outdir/vmlinuz") bytes)," \
-    "$outdir/initrd.img ($(stat -c %s "$outdir/initrd.img") bytes)"
+    "$outdir/initrd.img ($(stat -c %s "$outdir/initrd.img") bytes)," \
+    "$outdir/tpm2-tools.img ($(stat -c %s "$outdir/tpm2-tools.img") bytes)"

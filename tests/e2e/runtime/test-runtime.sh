@@ -54,6 +54,11 @@ check "initrd.img holds init, bin/busybox, bin/sh, dev/console" \
     _ "$tmp/initrd.list"
 check "initrd.img holds no /sll (slinit appends it)" \
     bash -c '! grep -q "^sll" "$1"' _ "$tmp/initrd.list"
+zcat "$runtime/tpm2-tools.img" | cpio -it --quiet >"$tmp/tools.list" 2>/dev/null || true
+check "tpm2-tools.img holds tpm2_unseal, sll-seal, the loader, the device TCTI, the unseal step" \
+    bash -c 'for f in bin/tpm2 bin/tpm2_unseal bin/sll-seal lib64/ld-linux-x86-64.so.2 \
+        lib/x86_64-linux-gnu/libtss2-tcti-device.so.0 lib/x86_64-linux-gnu/libtss2-esys.so.0 \
+        etc/sll-runtime.d/50-unseal; do grep -qx "$f" "$1" || exit 1; done' _ "$tmp/tools.list"
 
 stamp_before=$(stat -c %Y.%s "$runtime/vmlinuz" "$runtime/initrd.img")
 tests/e2e/runtime/make-runtime.sh "$runtime" 2>"$tmp/rebuild.err" || true
@@ -65,6 +70,8 @@ if tests/e2e/runtime/make-runtime.sh "$tmp/runtime2" 2>/dev/null; then
         cmp -s "$runtime/initrd.img" "$tmp/runtime2/initrd.img"
     check "vmlinuz of a fresh build has the same bytes" \
         cmp -s "$runtime/vmlinuz" "$tmp/runtime2/vmlinuz"
+    check "tpm2-tools.img is reproducible (fresh build has the same bytes)" \
+        cmp -s "$runtime/tpm2-tools.img" "$tmp/runtime2/tpm2-tools.img"
 else
     fail "second build into a fresh directory"
 fi
