@@ -52,7 +52,7 @@ APT_PACKAGES=(
 	python3-jsonschema openssl
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
 	clang libclang-rt-dev cppcheck
-	clevis clevis-tpm2
+	clevis clevis-tpm2 cryptsetup-bin
 )
 
 log() { printf 'build: %s\n' "$*" >&2; }

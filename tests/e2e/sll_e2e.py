@@ -148,9 +148,10 @@ class Boot:
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180, image=IMAGE, tpm_state=None):
+         timeout=180, image=IMAGE, tpm_state=None, drives=()):
     """tpm_state: a swtpm state directory to boot with (and keep), e.g. one a secret was sealed
-    in on the host; its banks are the ones it was made with."""
+    in on the host; its banks are the ones it was made with. drives: more raw disk images
+    (virtio, after the boot disk)."""
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
             "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
@@ -158,6 +159,8 @@ def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drt
         args += ["--tpm-state", tpm_state]
     if disk:
         args += ["--drive", disk]
+    for d in drives:
+        args += ["--drive", d]
     if not tpm:
         args += ["--no-tpm"]
     if not drtm:

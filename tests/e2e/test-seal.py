@@ -5,10 +5,14 @@
 PCR 17 and 18 are given to predict as the simulated DCE leaves them, computed here: 17 =
 H(0 || H(sll.efi)), 18 = 0. Tamper cases boot fine but must not unseal, with the TPM's policy
 error shown: a changed (still valid) policy, a changed kernel under a measured-only policy, and
-an on_failure: cap boot into the recovery entry."""
+an on_failure: cap boot into the recovery entry. Then a LUKS2 volume on a second disk whose key
+is sealed the same way: opened by the runtime OS (luks.img: cryptsetup, dm-crypt) after the
+verified launch, not after a changed policy."""
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -63,10 +67,11 @@ def seal(name, s, secret, entry=None):
     return state, predicted
 
 
-def run(name, s, state, append=""):
+def run(name, s, state, append="", drives=()):
     disk = s.disk(os.path.join(os.path.dirname(s.dir), "disk.img"))
     log = os.path.join(LOGS, name + ".log")
-    b = boot(log, disk=disk, banks=BANKS, append=append, tpm_state=state, timeout=300)
+    b = boot(log, disk=disk, banks=BANKS, append=append, tpm_state=state, timeout=300,
+             drives=drives)
     print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
     return b
 
@@ -149,7 +154,68 @@ def main():
         t.check("sll-runtime: cmdline " in b.log and " rescue" in b.log,
                 "cap: the recovery entry booted")
         check_refused_unseal("cap", b, secret)
+
+    luks_cases(kernel, initrds)
     return t.summary()
+
+
+def luks_cases(kernel, initrds):
+    """A LUKS2 volume (second virtio disk) whose key is sealed to the prediction: opened by the
+    runtime OS (cryptsetup, dm-crypt) after a verified launch, not after a changed policy; and a
+    wrong key sealed to the right state is refused by LUKS itself."""
+    with open(os.path.join(RUNTIME, "luks.img"), "rb") as f:
+        luks = f.read()
+    cmdline = CMDLINE + " sll.luks=/dev/vdb"
+    with tempfile.TemporaryDirectory() as tmp:
+        key = os.urandom(64)
+        keyfile, volume = os.path.join(tmp, "key"), os.path.join(tmp, "volume.img")
+        with open(keyfile, "wb") as f:
+            f.write(key)
+        with open(volume, "wb") as f:
+            f.truncate(32 << 20)
+        r = subprocess.run(["cryptsetup", "luksFormat", "--type", "luks2", "--pbkdf", "pbkdf2",
+                            "--pbkdf-force-iterations", "1000", "-q", "--key-file", keyfile,
+                            volume], capture_output=True, text=True)
+        t.check(r.returncode == 0, f"luks: cryptsetup luksFormat of a 32 MiB volume {r.stderr}")
+        os.unlink(keyfile)
+        s, policy = stage(tmp, kernel, initrds + [("/luks.img", luks)], cmdline=cmdline)
+        s.put_policy(policy)
+        state, _ = seal("luks", s, key)
+        b = run("luks", s, state, drives=[volume])
+        t.check(b.kexeced and b.failed_line() is None, "luks: verified launch into the runtime")
+        t.check(re.search(r"^sll-runtime: luks open ok cipher aes-xts-plain64$", b.log, re.M)
+                is not None, "luks: the runtime OS opened the LUKS2 volume with the unsealed key "
+                "(dm-crypt mapping aes-xts-plain64)")
+
+        state2 = os.path.join(tmp, "tpm-changed-policy")
+        shutil.copytree(state, state2)
+        policy["serial"] = 2
+        s.put_policy(policy)
+        b = run("luks-changed-policy", s, state2, drives=[volume])
+        errors = re.findall(r"^sll-runtime: luks-error (.*)$", b.log, re.M)
+        t.check(b.kexeced and "sll-runtime: luks open failed" in b.log and
+                "luks open ok" not in b.log, "luks-changed-policy: the volume is not opened")
+        t.check(any(POLICY_FAIL in e for e in errors),
+                "luks-changed-policy: because the TPM refused the unseal (policy check failed)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # The right state, the wrong key: LUKS itself refuses (the check above can fail).
+        keyfile, volume = os.path.join(tmp, "key"), os.path.join(tmp, "volume.img")
+        with open(keyfile, "wb") as f:
+            f.write(os.urandom(64))
+        with open(volume, "wb") as f:
+            f.truncate(32 << 20)
+        subprocess.run(["cryptsetup", "luksFormat", "--type", "luks2", "--pbkdf", "pbkdf2",
+                        "--pbkdf-force-iterations", "1000", "-q", "--key-file", keyfile, volume],
+                       check=True, capture_output=True)
+        s, policy = stage(tmp, kernel, initrds + [("/luks.img", luks)], cmdline=cmdline)
+        s.put_policy(policy)
+        state, _ = seal("luks-wrong-key", s, os.urandom(64))
+        b = run("luks-wrong-key", s, state, drives=[volume])
+        errors = re.findall(r"^sll-runtime: luks-error (.*)$", b.log, re.M)
+        t.check(b.unsealed is not None and "sll-runtime: luks open failed" in b.log and
+                any("No key available" in e for e in errors),
+                f"luks-wrong-key: unsealed, but cryptsetup refuses the key: {errors[-1:]}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,16 @@
 #               sll-runtime: unseal-error <each line sll-seal and tpm2-tools printed>
 #             A separate initrd keeps its megabytes of libraries out of every
 #             other boot; it is reproducible too (sorted, owner 0, mtime 0).
+# luks.img:   a third initrd, listed after tpm2-tools.img (it uses its libraries
+#             and sll-seal): Debian's cryptsetup and the libraries it needs beyond
+#             those, the kernel's modules for virtio disks, dm-crypt and
+#             aes-xts (from the same kernel package, in modprobe's order), and
+#             /etc/sll-runtime.d/60-luks: with sll.luks=DEVICE (and the sll.unseal
+#             options) it unseals the key and opens DEVICE with it, printing
+#               sll-runtime: luks open ok <dm table line without the key>
+#             or
+#               sll-runtime: luks open failed
+#               sll-runtime: luks-error <each line printed>
 #
 # Incremental: nothing is rebuilt when the kernel package, busybox and this
 # script are unchanged (a stamp in OUTDIR records them).
@@ -86,9 +96,10 @@ want=$(printf '%s\n' "kernel $kpkg $kver" \
     "busybox $(sha256sum <"$BUSYBOX" | cut -d' ' -f1)" \
     "script $(sha256sum <"$self" | cut -d' ' -f1)" \
     "tpm2-tools $(dpkg-query -W -f='${Version}' tpm2-tools)" \
-    "sll-seal $(sha256sum <"$sll_seal" | cut -d' ' -f1)")
+    "sll-seal $(sha256sum <"$sll_seal" | cut -d' ' -f1)" \
+    "cryptsetup $(dpkg-query -W -f='${Version}' cryptsetup-bin)")
 if [[ -f $outdir/vmlinuz && -f $outdir/initrd.img && -f $outdir/tpm2-tools.img &&
-    -f $stamp ]] &&
+    -f $outdir/luks.img && -f $stamp ]] &&
     [[ $(cat "$stamp") == "$want" ]]; then
     msg "up to date: $outdir ($kpkg $kver)"
     exit 0
@@ -251,13 +262,20 @@ tcti=$(dpkg -L libtss2-tcti-device0 | grep -m1 '/libtss2-tcti-device\.so\.0$') |
     die "no libtss2-tcti-device.so.0 (package libtss2-tcti-device0)"
 # Every library the loader will map, in one directory it searches by default (Debian's
 # multiarch one), and the loader itself at the path the binaries name.
-{ ldd "$tpm2_bin"; ldd "$tcti"; } | sed -n 's/^.* => \(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' |
-    sort -u >"$tmp/libs"
-echo "$tcti" >>"$tmp/libs"
+libs_of() {   # libs_of FILE... -> the libraries ldd names, one path a line
+    local f
+    for f in "$@"; do ldd "$f"; done | sed -n 's/^.* => \(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' |
+        sort -u
+}
+install_libs() {   # install_libs DESTDIR <list
+    local lib
+    while read -r lib; do
+        install -m 0644 "$(readlink -f "$lib")" "$1/lib/x86_64-linux-gnu/${lib##*/}"
+    done
+}
+{ libs_of "$tpm2_bin" "$tcti"; echo "$tcti"; } >"$tmp/libs"
 (($(wc -l <"$tmp/libs") > 5)) || die "ldd $tpm2_bin named too few libraries"
-while read -r lib; do
-    install -m 0644 "$(readlink -f "$lib")" "$ov/lib/x86_64-linux-gnu/${lib##*/}"
-done <"$tmp/libs"
+install_libs "$ov" <"$tmp/libs"
 interp=/lib64/ld-linux-x86-64.so.2
 [[ $(ldd "$tpm2_bin") == *"	$interp "* ]] || die "$tpm2_bin does not use $interp"
 install -m 0755 "$(readlink -f "$interp")" "$ov$interp"
@@ -288,11 +306,72 @@ find "$ov" -exec touch -h -d @0 {} +
 (cd "$ov" && find . -mindepth 1 | sed 's|^\./||' | sort |
     cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/tpm2-tools.img"
 
+# --- luks.img ----------------------------------------------------------------------------
+lk=$tmp/luks
+cryptsetup_bin=$(command -v cryptsetup) || die "no cryptsetup: run build.sh packages"
+mkdir -p "$lk/bin" "$lk/lib/x86_64-linux-gnu" "$lk/run" "$lk/etc/sll-runtime.d"
+install -m 0755 "$(readlink -f "$cryptsetup_bin")" "$lk/bin/cryptsetup"
+libs_of "$cryptsetup_bin" | { grep -vxF -f "$tmp/libs" || true; } | install_libs "$lk"
+kmod_ver=${vmlinuz[0]##*/vmlinuz-}
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/deb" "./lib/modules/$kmod_ver"
+depmod -b "$tmp/deb" "$kmod_ver"
+: >"$tmp/modules.new"
+for m in virtio_pci virtio_blk ecb xts dm-crypt; do
+    modprobe -d "$tmp/deb" -S "$kmod_ver" --show-depends "$m" |
+        sed -n "s|^insmod $tmp/deb/\([^ ]*\.ko\) *$|\1|p" >>"$tmp/modules.new" ||
+        die "modprobe --show-depends $m"
+done
+awk '!seen[$0]++' "$tmp/modules.new" >"$tmp/modules"
+(($(wc -l <"$tmp/modules") >= 5)) || die "too few modules for virtio and dm-crypt"
+while read -r ko; do
+    install -D -m 0644 "$tmp/deb/$ko" "$lk/$ko"
+done <"$tmp/modules"
+{
+    echo "#!/bin/sh"
+    echo "# Open the LUKS volume the command line names with the key sealed in the TPM."
+    echo "modules='$(tr '\n' ' ' <"$tmp/modules")'"
+    cat <<'LUKS'
+say() { echo "sll-runtime: $*"; }
+handle='' pcrs='' dev=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in
+    sll.unseal=*) handle=${opt#*=} ;;
+    sll.unseal_pcrs=*) pcrs=${opt#*=} ;;
+    sll.luks=*) dev=${opt#*=} ;;
+    esac
+done
+[ -n "$dev" ] || exit 0
+for ko in $modules; do insmod "/$ko" 2>/dev/null; done
+i=0
+while [ ! -b "$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0 DM_DISABLE_UDEV=1
+if [ ! -b "$dev" ]; then
+    echo "no block device $dev" >/tmp/luks.err
+elif sll-seal unseal --pcrs "$pcrs" --handle "$handle" >/tmp/luks.key 2>/tmp/luks.err &&
+    cryptsetup open --type luks2 --key-file /tmp/luks.key "$dev" sll-data 2>>/tmp/luks.err; then
+    rm -f /tmp/luks.key
+    table=$(cryptsetup status sll-data 2>&1 | sed -n 's/^ *cipher: *//p')
+    say "luks open ok cipher $table"
+    cryptsetup close sll-data
+    exit 0
+fi
+rm -f /tmp/luks.key
+say "luks open failed"
+while IFS= read -r line; do say "luks-error $line"; done </tmp/luks.err
+LUKS
+} >"$lk/etc/sll-runtime.d/60-luks"
+chmod 0755 "$lk/etc/sll-runtime.d/60-luks"
+find "$lk" -exec touch -h -d @0 {} +
+(cd "$lk" && find . -mindepth 1 | sed 's|^\./||' | sort |
+    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/luks.img"
+
 # --- install --------------------------------------------------------------------------
 install -m 0644 "${vmlinuz[0]}" "$outdir/vmlinuz"
 install -m 0644 "$tmp/initrd.img" "$outdir/initrd.img"
 install -m 0644 "$tmp/tpm2-tools.img" "$outdir/tpm2-tools.img"
+install -m 0644 "$tmp/luks.img" "$outdir/luks.img"
 printf '%s\n' "$want" >"$stamp"
 msg "built $outdir/vmlinuz ($(stat -c %s "$outdir/vmlinuz") bytes)," \
     "$outdir/initrd.img ($(stat -c %s "$outdir/initrd.img") bytes)," \
-    "$outdir/tpm2-tools.img ($(stat -c %s "$outdir/tpm2-tools.img") bytes)"
+    "$outdir/tpm2-tools.img ($(stat -c %s "$outdir/tpm2-tools.img") bytes)," \
+    "$outdir/luks.img ($(stat -c %s "$outdir/luks.img") bytes)"

@@ -59,6 +59,11 @@ check "tpm2-tools.img holds tpm2_unseal, sll-seal, the loader, the device TCTI, 
     bash -c 'for f in bin/tpm2 bin/tpm2_unseal bin/sll-seal lib64/ld-linux-x86-64.so.2 \
         lib/x86_64-linux-gnu/libtss2-tcti-device.so.0 lib/x86_64-linux-gnu/libtss2-esys.so.0 \
         etc/sll-runtime.d/50-unseal; do grep -qx "$f" "$1" || exit 1; done' _ "$tmp/tools.list"
+zcat "$runtime/luks.img" | cpio -it --quiet >"$tmp/luks.list" 2>/dev/null || true
+check "luks.img holds cryptsetup, libcryptsetup, dm-crypt.ko, virtio_blk.ko, the LUKS step" \
+    bash -c 'for f in bin/cryptsetup lib/x86_64-linux-gnu/libcryptsetup.so.12 \
+        etc/sll-runtime.d/60-luks; do grep -qx "$f" "$1" || exit 1; done
+        grep -q "/dm-crypt\.ko$" "$1" && grep -q "/virtio_blk\.ko$" "$1"' _ "$tmp/luks.list"
 
 stamp_before=$(stat -c %Y.%s "$runtime/vmlinuz" "$runtime/initrd.img")
 tests/e2e/runtime/make-runtime.sh "$runtime" 2>"$tmp/rebuild.err" || true
@@ -72,6 +77,8 @@ if tests/e2e/runtime/make-runtime.sh "$tmp/runtime2" 2>/dev/null; then
         cmp -s "$runtime/vmlinuz" "$tmp/runtime2/vmlinuz"
     check "tpm2-tools.img is reproducible (fresh build has the same bytes)" \
         cmp -s "$runtime/tpm2-tools.img" "$tmp/runtime2/tpm2-tools.img"
+    check "luks.img is reproducible (fresh build has the same bytes)" \
+        cmp -s "$runtime/luks.img" "$tmp/runtime2/luks.img"
 else
     fail "second build into a fresh directory"
 fi
