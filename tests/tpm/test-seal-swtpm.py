@@ -34,6 +34,7 @@ SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
 BANKS = ("sha1", "sha256")
 SET = "sha256:17,18,21,22"
 HANDLE = "0x81000100"
+LAUNCH = []
 POLICY_FAIL = "a policy check failed"
 
 passed, failed = 0, []
@@ -90,13 +91,75 @@ def predict(boot, fmt, pcr17, pcr18):
                           capture_output=True, check=True).stdout
 
 
+def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_launch):
+    """Signed PCR policies: sealed once under PolicyAuthorize of an admin key, unsealed in each
+    state the admin signed (the current one, then the upgrade's), never in an unsigned one."""
+    key, pub = os.path.join(tmp, "auth.pem"), os.path.join(tmp, "auth.pub.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", key], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    signed = os.path.join(tmp, "signed")
+    os.makedirs(signed)
+    handle = "0x81000101"
+    unseal = [SLL_SEAL, "unseal", "--pcrs", SET, "--handle", handle, "--authorize", pub,
+              "--signed", signed]
+    r = tpm.tool(SLL_SEAL, "seal", "--authorize", pub, "--handle", handle, input=secret)
+    check(r.returncode == 0, "signed: sealed once under PolicyAuthorize of the admin key",
+          r.stderr.decode())
+    r = tpm.tool(SLL_SEAL, "sign", "--key", key, "--pcrs", SET, "--values", pred_file, "--out",
+                 os.path.join(signed, "current"))
+    check(r.returncode == 0, "signed: the current state's prediction signed", r.stderr.decode())
+    r = tpm.tool(*unseal)
+    check(r.returncode == 1 and b"no state signed" in r.stderr,
+          "signed: no unseal in a state nobody signed (one more PCR 22 event)", r.stderr.decode())
+    tpm.dynamic_launch(image)            # a reboot into the current state
+    tpm.extend(21, open(os.path.join(os.path.dirname(pred_file), "boot", "policy.json"),
+                        "rb").read(), BANKS)
+    for data in LAUNCH:
+        tpm.extend(22, data, BANKS)
+    r = tpm.tool(*unseal)
+    check(r.returncode == 0 and r.stdout == secret, "signed: unsealed in the signed current state",
+          r.stderr.decode())
+
+    # The upgrade: the admin signs the next state's prediction; no reseal.
+    nxt = os.path.join(tmp, "next.bin")
+    with open(nxt, "wb") as f:
+        f.write(predict(other, "tpm2", chain("sha256", bytes(32), [image]), bytes(32)))
+    r = tpm.tool(SLL_SEAL, "sign", "--key", key, "--pcrs", SET, "--values", nxt, "--out",
+                 os.path.join(signed, "next"))
+    check(r.returncode == 0, "signed: the upgrade's prediction signed", r.stderr.decode())
+    tpm.dynamic_launch(image)            # a reboot into the upgraded state
+    tpm.extend(21, other_pol, BANKS)
+    for data in other_launch:
+        tpm.extend(22, data, BANKS)
+    r = tpm.tool(*unseal)
+    check(r.returncode == 0 and r.stdout == secret,
+          "signed: unsealed after the upgrade, with the same sealed object", r.stderr.decode())
+
+    # A state signed by another key is no state signed by the admin.
+    tpm.extend(22, b"unapproved", BANKS)
+    live = os.path.join(tmp, "live.bin")
+    tpm.tool("tpm2_pcrread", SET, "-o", live)
+    other_key = os.path.join(tmp, "other.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", other_key], check=True, capture_output=True)
+    r = tpm.tool(SLL_SEAL, "sign", "--key", other_key, "--pcrs", SET, "--values", live,
+                 "--out", os.path.join(signed, "forged"))
+    r = tpm.tool(*unseal)
+    check(r.returncode == 1 and r.stdout == b"" and b"tpm2_verifysignature" in r.stderr,
+          "signed: a state signed with another key is refused by the TPM's signature check",
+          r.stderr.decode())
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         image = os.urandom(50000)
         pcr17 = chain("sha256", bytes(32), [image])
         pcr18 = bytes(32)
         boot, policy_bytes, launch = stage(tmp, "boot", "console=ttyS0 quiet")
-        other, _, _ = stage(tmp, "other", "console=ttyS0 init=/bin/sh")
+        other, other_pol, other_launch = stage(tmp, "other", "console=ttyS0 init=/bin/sh")
+        LAUNCH[:] = launch
         want = (pcr17 + pcr18 + chain("sha256", bytes(32), [policy_bytes]) +
                 chain("sha256", bytes(32), launch))
 
@@ -178,6 +241,7 @@ def main():
             check(r.returncode == 1 and POLICY_FAIL in r.stderr.decode() and r.stdout == b"",
                   "sll-seal unseal once PCR 22 moved on: the TPM's policy error",
                   r.stderr.decode())
+            signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_launch)
             r = tpm.tool("tpm2_getcap", "handles-transient")
             check(r.stdout.strip() == b"", "no transient object left in the TPM",
                   r.stdout.decode())
