@@ -70,6 +70,29 @@ static int sign_with(const char *key_path, const uint8_t *msg, size_t len,
 	return 0;
 }
 
+int slpolicy_sign_to(const char *key_path, const char *policy_path, const char *sig_path)
+{
+	uint8_t *buf, sig[POLICY_SIGNATURE_SIZE];
+	size_t len;
+	FILE *out;
+	int r = slpolicy_read_file(policy_path, POLICY_MAX_SIZE, &buf, &len);
+
+	if (r < 0) {
+		fprintf(stderr, "slpolicy: %s: %s\n", policy_path, strerror(-r));
+		return r;
+	}
+	r = sign_with(key_path, buf, len, sig);
+	free(buf);
+	if (r < 0)
+		return r;
+	out = fopen(sig_path, "wbe");
+	if (!out || fwrite(sig, 1, sizeof(sig), out) != sizeof(sig) || fclose(out) != 0) {
+		fprintf(stderr, "slpolicy: %s: %s\n", sig_path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Parses "COMMAND --KEYOPT FILE POLICY [--sig FILE]"; sig defaults to POLICY.sig. */
 static int parse_key_args(int argc, char **argv, const char *keyopt, const char **ret_key,
 			  const char **ret_policy, char *sig, size_t sig_size)

@@ -38,6 +38,10 @@ const char usage_text[] =
 	"      the launcher's PCRs 17, 18 (and 20), which are then part of the sealing set\n"
 	"      (with --no-drtm: the current values of PCR 12 and 13); tpm2: the raw values\n"
 	"      in PCR order for tpm2_createpolicy -f; clevis: the tpm2 pin's configuration\n"
+	"  allow POLICY --root DIR [--entry NAME] [--kernel PATH] [--initrd PATH]...\n"
+	"      [--bank BANK]... [--key KEY.pem]\n"
+	"      add the digests of the files under DIR to the entry's allow lists (an upgrade),\n"
+	"      raise the serial by one, rewrite POLICY; with --key, sign it again (POLICY.sig)\n"
 	"  sign --key KEY.pem POLICY [--sig FILE]\n"
 	"      write POLICY.sig, the Ed25519 signature slinit checks when it has a key\n"
 	"  verify --pubkey PUB.pem POLICY [--sig FILE]\n"
@@ -474,6 +478,8 @@ int main(int argc, char **argv)
 		return cmd_eventlog(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sign") == 0)
 		return cmd_sign(argc - 1, argv + 1);
+	if (strcmp(argv[1], "allow") == 0)
+		return cmd_allow(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	return usage_error("unknown command %s", argv[1]);

@@ -29,6 +29,11 @@ int slpolicy_read_file(const char *path, size_t cap, uint8_t **ret_buf, size_t *
 
 /* slpolicy sign --key KEY.pem POLICY [--sig FILE]; verify --pubkey PUB.pem POLICY [--sig]. */
 int cmd_sign(int argc, char **argv);
+/* Signs the file at policy_path with the PEM Ed25519 key into sig_path; errors are printed. */
+int slpolicy_sign_to(const char *key_path, const char *policy_path, const char *sig_path);
+/* slpolicy allow POLICY --root DIR [--entry NAME] [--kernel PATH] [--initrd PATH]...
+ * [--bank BANK]... [--key KEY.pem]: digests added to the entry's allow lists, serial + 1. */
+int cmd_allow(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 /* The raw 32-byte Ed25519 key of a PEM public key file; errors are printed. */
 int policy_pubkey_load(const char *pem_path, uint8_t ret_key[32]);

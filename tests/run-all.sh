@@ -13,6 +13,7 @@ TESTS=(
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
 	"policy: tests/policy/test-predict-sealing.py"
+	"policy: tests/policy/test-allow.py"
 	"policy: tests/policy/test-eventlog-cli.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"

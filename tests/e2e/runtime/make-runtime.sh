@@ -37,6 +37,8 @@
 #             or
 #               sll-runtime: unseal failed
 #               sll-runtime: unseal-error <each line sll-seal and tpm2-tools printed>
+#             With /tmp/signed/key.pub.pem (see luks.img) it unseals through the
+#             signed PCR policies in /tmp/signed (sll-seal unseal --authorize).
 #             A separate initrd keeps its megabytes of libraries out of every
 #             other boot; it is reproducible too (sorted, owner 0, mtime 0).
 # luks.img:   a third initrd, listed after tpm2-tools.img (it uses its libraries
@@ -49,6 +51,11 @@
 #             or
 #               sll-runtime: luks open failed
 #               sll-runtime: luks-error <each line printed>
+#             and /etc/sll-runtime.d/40-signed: with sll.unseal_signed=DEVICE it
+#             extracts the tar archive on DEVICE (a raw disk: the admin's public
+#             key key.pub.pem and the signed states NAME.policy, NAME.sig; not
+#             measured, not secret) into /tmp/signed for 50-unseal, printing
+#               sll-runtime: signed states <number of NAME.policy files>
 #
 # Incremental: nothing is rebuilt when the kernel package, busybox and this
 # script are unchanged (a stamp in OUTDIR records them).
@@ -292,7 +299,12 @@ for opt in $(cat /proc/cmdline); do
 done
 [ -n "$handle" ] || exit 0
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
-if sll-seal unseal --pcrs "$pcrs" --handle "$handle" >/tmp/secret 2>/tmp/unseal.err; then
+# Signed PCR policies, when luks.img's 40-signed step found them (sll.unseal_signed=).
+set --
+if [ -f /tmp/signed/key.pub.pem ]; then
+    set -- --authorize /tmp/signed/key.pub.pem --signed /tmp/signed
+fi
+if sll-seal unseal --pcrs "$pcrs" --handle "$handle" "$@" >/tmp/secret 2>/tmp/unseal.err; then
     sum=$(sha256sum /tmp/secret)
     say "unseal ok sha256 ${sum%% *}"
 else
@@ -361,6 +373,31 @@ while IFS= read -r line; do say "luks-error $line"; done </tmp/luks.err
 LUKS
 } >"$lk/etc/sll-runtime.d/60-luks"
 chmod 0755 "$lk/etc/sll-runtime.d/60-luks"
+{
+    echo "#!/bin/sh"
+    echo "# The signed PCR policies on the raw disk the command line names, into /tmp/signed."
+    echo "modules='$(tr '\n' ' ' <"$tmp/modules")'"
+    cat <<'SIGNED'
+say() { echo "sll-runtime: $*"; }
+dev=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in sll.unseal_signed=*) dev=${opt#*=} ;; esac
+done
+[ -n "$dev" ] || exit 0
+for ko in $modules; do insmod "/$ko" 2>/dev/null; done
+i=0
+while [ ! -b "$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+mkdir -p /tmp/signed
+if tar -x -f "$dev" -C /tmp/signed 2>/tmp/signed.err; then
+    n=0
+    for f in /tmp/signed/*.policy; do [ -f "$f" ] && n=$((n + 1)); done
+    say "signed states $n"
+else
+    say "signed states none: $(cat /tmp/signed.err)"
+fi
+SIGNED
+} >"$lk/etc/sll-runtime.d/40-signed"
+chmod 0755 "$lk/etc/sll-runtime.d/40-signed"
 find "$lk" -exec touch -h -d @0 {} +
 (cd "$lk" && find . -mindepth 1 | sed 's|^\./||' | sort |
     cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/luks.img"
