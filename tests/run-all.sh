@@ -25,6 +25,7 @@ TESTS=(
 	"e2e: tests/e2e/test-launch.py"
 	"e2e: tests/e2e/test-signed.py"
 	"e2e: tests/e2e/test-seal.py"
+	"e2e: tests/e2e/test-upgrade.py"
 )
 
 passed=0 failed=0 failed_names=()

@@ -18,7 +18,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sll_e2e import (BUILD, IMAGE, RUNTIME, Checks, Stage, boot, build_runtime, chain,  # noqa
-                     drtm_pcr17, h, launch_pcr22, seal_before_boot, zero)
+                     drtm_pcr17, h, launch_pcr22, seal_before_boot, variant_kernel, zero)
 
 HANDLE = "0x81000100"
 PCRS = "sha256:17,18,21,22"
@@ -28,14 +28,6 @@ LOGS = os.path.join(BUILD, "test-logs", "e2e-seal")
 POLICY_FAIL = "tpm:session(1):a policy check failed"
 
 t = Checks()
-
-
-def other_kernel(kernel):
-    """The same bzImage with one character of its version string (setup header) changed: it
-    boots the same, but hashes differently."""
-    off = int.from_bytes(kernel[0x20E:0x210], "little") + 0x200
-    i = kernel.index(b"debian-kernel@", off)
-    return kernel[:i] + b"D" + kernel[i + 1:]
 
 
 def stage(tmp, kernel, initrds, cmdline=CMDLINE, allow=True):
@@ -128,7 +120,7 @@ def main():
         s, policy = stage(tmp, kernel, initrds, allow=False)
         s.put_policy(policy)
         state, _ = seal("measured-kernel", s, secret)
-        s.put("/vmlinuz", other_kernel(kernel))
+        s.put("/vmlinuz", variant_kernel(kernel))
         b = run("measured-kernel", s, state)
         t.check(b.failed_line() is None and "sll-runtime: kernel 6.1" in b.log,
                 "measured-kernel: the changed kernel boots (measured only)")
@@ -147,7 +139,7 @@ def main():
         policy.update(on_failure="cap", recovery="rescue")
         s.put_policy(policy)
         state, _ = seal("cap", s, secret, entry="main")
-        s.put("/vmlinuz", other_kernel(kernel))
+        s.put("/vmlinuz", variant_kernel(kernel))
         b = run("cap", s, state, append="sl.entry=main")
         t.check(b.failed_line() is not None and "main: kernel /vmlinuz" in b.failed_line(),
                 f"cap: main refused: {b.failed_line()}")
