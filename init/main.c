@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "power.h"
 #include "recorder.h"
+#include "rollback.h"
 #include "signature.h"
 #include "tpm.h"
 
@@ -314,6 +315,26 @@ static void load_policy(struct slinit *s)
 	step_done(s, "policy");
 }
 
+/* An older policy is refused before anything it says is acted on: halt, not its recovery
+ * entry, which would be the old entry the floor exists to keep out. */
+static void check_rollback(struct slinit *s)
+{
+	char why[256];
+	uint64_t floor;
+
+	if (!s->policy.rollback_nv_index)
+		return;
+	if (rollback_check(s->rec.tpm, s->policy.rollback_nv_index, s->policy.serial, &floor, why,
+			   sizeof(why)) < 0) {
+		log_failure(s->opts.policy, "/anti_rollback: %s", why);
+		halt(s);
+	}
+	log_info("anti-rollback: serial %lld >= floor %llu in TPM NV index 0x%08x",
+		 (long long)s->policy.serial, (unsigned long long)floor,
+		 (unsigned)s->policy.rollback_nv_index);
+	step_done(s, "anti-rollback");
+}
+
 static void run_collectors(struct slinit *s)
 {
 	/* Collectors come with their own module; refusing beats skipping silently. */
@@ -399,6 +420,7 @@ int main(void)
 	mount_boot(&s);
 	load_policy_key(&s);
 	load_policy(&s);
+	check_rollback(&s);
 	run_collectors(&s);
 	launch(&s);
 

@@ -21,6 +21,7 @@ TESTS=(
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
 	"e2e: tests/e2e/test-signed.py"
+	"e2e: tests/e2e/test-rollback.py"
 )
 
 passed=0 failed=0 failed_names=()
