@@ -124,6 +124,10 @@ static void start(struct slinit *s)
 		halt(s);
 	}
 	log_set_debug(s->opts.debug);
+	/* tpm2-tss logs its own errors to the console; slinit reports each failure in one line
+	 * of its own, so the library speaks only with sl.debug. */
+	if (!s->opts.debug)
+		setenv("TSS2_LOG", "all+none", 1);
 	log_info("Secure Launch init, PID %d", (int)getpid());
 	step_done(s, "start");
 }
@@ -396,8 +400,10 @@ static void launch(struct slinit *s)
 		}
 		launch_close(&l); /* its memfds would crowd out the next entry or the recovery */
 		if (s->rec.events.count != measured || s->opts.entry[0]) {
-			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
-			log_failure(e->name, "%s", why);
+			/* Failed after measuring (kexec, TPM), or the one entry asked for. A TPM
+			 * failure has been reported already, in its own one line. */
+			if (!s->rec.failed)
+				log_failure(e->name, "%s", why);
 			fail(s, e->name);
 		}
 		log_info("entry \"%s\" refused: %s; trying the next one", e->name, why);

@@ -26,8 +26,13 @@ static const char *const tpm_devices[] = { "/dev/tpmrm0", "/dev/tpm0" };
 static int tpm_fail(struct tpm *tpm, const char *call, TSS2_RC rc)
 {
 	tpm->last_rc = rc;
-	snprintf(tpm->last_error, sizeof(tpm->last_error), "%s: %s (0x%x)", call,
-		 Tss2_RC_Decode(rc), rc);
+	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
+		snprintf(tpm->last_error, sizeof(tpm->last_error), "%s: %s (0x%x)", call,
+			 Tss2_RC_Decode(rc), rc);
+	else /* the TSS, not the TPM: no (valid) answer came back */
+		snprintf(tpm->last_error, sizeof(tpm->last_error),
+			 "%s: no valid answer from the TPM, the device failed or vanished (%s, 0x%x)",
+			 call, Tss2_RC_Decode(rc), rc);
 	return -EIO;
 }
 

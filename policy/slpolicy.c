@@ -177,10 +177,10 @@ static json_object *digest_array(unsigned banks, const struct digest_set *d)
 
 static int hash_for_new(int root_fd, const char *path, unsigned banks, struct digest_set *d)
 {
-	int r = measure_file_digest(root_fd, path, banks, UINT64_MAX, d, NULL);
+	int r = measure_object_digest(root_fd, path, banks, d);
 
 	if (r < 0)
-		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, strerror(-r));
+		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, measure_object_error(r));
 	return r;
 }
 
@@ -436,7 +436,7 @@ static int cmd_predict(int argc, char **argv)
 	close(root_fd);
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: entry \"%s\": cannot hash its files under %s: %s\n",
-			entry->name, root, strerror(-r));
+			entry->name, root, measure_object_error(r));
 		goto out_events;
 	}
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Make a raw disk image with one FAT partition (the SLL boot partition / an ESP)
-# and the given files on it, without loop devices or mounts.
+# Make a raw disk image with one FAT partition (the SLL boot partition / an ESP),
+# or an ext4 one (a separate /boot), and the given files on it, without loop
+# devices or mounts.
 #
 #   make-boot-disk.sh OUT.img [options] SRC=DEST...
-#     --label LABEL     FAT volume label and GPT partition name (default SLBOOT)
+#     --label LABEL     volume label and GPT partition name (default SLBOOT)
+#     --fs vfat|ext4    file system (default vfat, type ESP; ext4: Linux filesystem)
+#     --symlink DEST=TARGET  (ext4) a symbolic link DEST pointing to TARGET
 #     --size-mb N       image size in MiB (default 64)
 #     --gpt | --mbr     partition table (default gpt)
 #     --serial HEX8     FAT volume serial (default: derived from the label), so
@@ -12,6 +15,10 @@
 #     --disk-guid GUID  GPT disk GUID (default: derived likewise)
 #     SRC=DEST          copy file SRC to the absolute path DEST on the partition
 #                       (directories are created)
+#
+# ext4: the UUID is derived from label and serial too; made by mke2fs -d with a fixed UUID,
+# hash seed and time (E2FSPROGS_FAKE_TIME), but Debian 12's mke2fs stamps inode ctimes with
+# the current time: ext4 images are not byte-reproducible.
 #
 # The partition starts at 1 MiB (sector 2048) and has the ESP type (GPT
 # C12A7328-F81F-11D2-BA4B-00A0C93EC93B, MBR 0xef); mkfs.fat picks FAT12/16/32
@@ -35,9 +42,12 @@ msg() { echo "make-boot-disk: $*" >&2; }
 die() { msg "FAILED: $*"; exit 1; }
 
 out='' label=SLBOOT size_mb=64 table=gpt serial='' part_guid='' disk_guid='' files=()
+fs=vfat links=()
 while (($#)); do
     case $1 in
         --label) label=${2?}; shift 2 ;;
+        --fs) fs=${2?}; shift 2 ;;
+        --symlink) links+=("${2?}"); shift 2 ;;
         --size-mb) size_mb=${2?}; shift 2 ;;
         --gpt) table=gpt; shift ;;
         --mbr) table=mbr; shift ;;
@@ -55,9 +65,11 @@ done
 [[ -n $out ]] || usage
 [[ $size_mb =~ ^[0-9]+$ ]] || die "bad --size-mb: $size_mb"
 ((size_mb >= 4)) || die "--size-mb $size_mb too small (min 4)"
+[[ $fs == vfat || $fs == ext4 ]] || die "bad --fs: $fs (vfat or ext4)"
+((${#links[@]} == 0)) || [[ $fs == ext4 ]] || die "--symlink needs --fs ext4 (FAT has none)"
 [[ -n $label && ${#label} -le 11 && $label =~ ^[A-Za-z0-9_-]+$ ]] ||
     die "bad --label: '$label' (1-11 of A-Z a-z 0-9 _ -)"
-label=${label^^}   # FAT stores labels upper case; blkid reports them so
+[[ $fs == ext4 ]] || label=${label^^}   # FAT stores labels upper case; blkid reports them so
 
 guid_re='^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'
 # A GUID-shaped string from a hash (version 4 / variant bits set, like a random one).
@@ -77,6 +89,7 @@ disk_guid=${disk_guid:-$(derive_guid "sll-disk:$label:$serial")}
 [[ $part_guid =~ $guid_re ]] || die "bad --part-guid: $part_guid"
 [[ $disk_guid =~ $guid_re ]] || die "bad --disk-guid: $disk_guid"
 part_guid=${part_guid,,} disk_guid=${disk_guid,,}
+fs_uuid=$(derive_guid "sll-fs:$label:$serial")
 
 for f in "${files[@]}"; do
     src=${f%%=*} dest=${f#*=}
@@ -85,7 +98,10 @@ for f in "${files[@]}"; do
         die "bad destination (absolute file path wanted): $dest"
 done
 
-for t in sfdisk mkfs.fat mcopy; do
+for l in "${links[@]}"; do
+    [[ ${l%%=*} == /* && ${l#*=} != '' ]] || die "bad --symlink: $l (DEST=TARGET)"
+done
+for t in sfdisk mkfs.fat mcopy mke2fs; do
     command -v "$t" >/dev/null || die "$t missing (apt packages fdisk dosfstools mtools)"
 done
 
@@ -100,6 +116,11 @@ trap cleanup EXIT
 
 # --- partition table ------------------------------------------------------------------
 start=2048                               # sectors: 1 MiB
+if [[ $fs == vfat ]]; then
+    gpt_type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B mbr_type=ef
+else
+    gpt_type=0FC63DAF-8483-4772-8E79-3D69D8477DE4 mbr_type=83
+fi
 total=$((size_mb * 2048))
 if [[ $table == gpt ]]; then
     psize=$((total - start - 2048))      # keep the last MiB free for the backup GPT
@@ -108,7 +129,7 @@ label: gpt
 label-id: $disk_guid
 unit: sectors
 first-lba: 2048
-start=$start, size=$psize, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$part_guid, name="$label"
+start=$start, size=$psize, type=$gpt_type, uuid=$part_guid, name="$label"
 EOF
     partuuid=$part_guid
 else
@@ -117,7 +138,7 @@ else
 label: dos
 label-id: 0x${serial,,}
 unit: sectors
-start=$start, size=$psize, type=ef
+start=$start, size=$psize, type=$mbr_type
 EOF
     partuuid=${serial,,}-01
 fi
@@ -127,39 +148,49 @@ truncate -s $((total * 512)) "$img"
 sfdisk --quiet --no-reread --no-tell-kernel "$img" <"$tmp/table" >"$tmp/sfdisk.log" 2>&1 ||
     { cat "$tmp/sfdisk.log" >&2; die "sfdisk"; }
 
-# --- file system ---------------------------------------------------------------------
-# Written straight into the image at the partition's offset; hidden sectors = start
-# so the boot sector is right for firmware too; no fake MBR inside the FS.
-mkfs.fat --invariant -i "$serial" -n "$label" --offset=$start -h $start --mbr=n \
-    "$img" $((psize / 2)) >"$tmp/mkfs.log" 2>&1 ||
-    { cat "$tmp/mkfs.log" >&2; die "mkfs.fat"; }
-
 # --- files ---------------------------------------------------------------------------
-# mtools takes no SOURCE_DATE_EPOCH and mmd stamps directories with the current
-# time, but mcopy -m keeps the source's mtime, for directories too (with -s). So
-# stage the tree with fixed timestamps, then copy it one entry at a time in sorted
-# order (same directory order on every run): each directory as an empty copy.
 mkdir "$tmp/root" "$tmp/empty"
 for f in "${files[@]}"; do
     src=${f%%=*} dest=${f#*=}
     mkdir -p "$tmp/root$(dirname "$dest")"
     cp "$src" "$tmp/root$dest"
 done
+for l in "${links[@]}"; do
+    mkdir -p "$tmp/root$(dirname "${l%%=*}")"
+    ln -sfn "${l#*=}" "$tmp/root${l%%=*}"
+done
 find "$tmp/root" -exec touch -h -d "@$epoch" {} +
-part="$img@@$((start * 512))"
-while IFS= read -r -d '' p; do
-    rel=${p#"$tmp/root"}
-    if [[ -d $p ]]; then
-        mkdir "$tmp/empty/${rel##*/}"
-        touch -d "@$epoch" "$tmp/empty/${rel##*/}"
-        mcopy -i "$part" -s -m "$tmp/empty/${rel##*/}" "::$(dirname "$rel")"
-        rmdir "$tmp/empty/${rel##*/}"
-    else
-        mcopy -i "$part" -m -o "$p" "::$rel"
-    fi
-done < <(find "$tmp/root" -mindepth 1 -print0 | sort -z)
+
+if [[ $fs == ext4 ]]; then
+    # Written straight into the image at the partition's offset.
+    E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext4 -L "$label" -U "$fs_uuid" \
+        -E "offset=$((start * 512)),hash_seed=$fs_uuid,root_owner=0:0" -d "$tmp/root" \
+        "$img" $((psize / 2))k >"$tmp/mkfs.log" 2>&1 ||
+        { cat "$tmp/mkfs.log" >&2; die "mke2fs"; }
+else
+    # Hidden sectors = start so the boot sector is right for firmware too; no fake MBR.
+    mkfs.fat --invariant -i "$serial" -n "$label" --offset=$start -h $start --mbr=n \
+        "$img" $((psize / 2)) >"$tmp/mkfs.log" 2>&1 ||
+        { cat "$tmp/mkfs.log" >&2; die "mkfs.fat"; }
+    # mtools takes no SOURCE_DATE_EPOCH and mmd stamps directories with the current
+    # time, but mcopy -m keeps the source's mtime, for directories too (with -s). So
+    # copy the staged tree one entry at a time in sorted order (same directory order
+    # on every run): each directory as an empty copy.
+    part="$img@@$((start * 512))"
+    while IFS= read -r -d '' p; do
+        rel=${p#"$tmp/root"}
+        if [[ -d $p ]]; then
+            mkdir "$tmp/empty/${rel##*/}"
+            touch -d "@$epoch" "$tmp/empty/${rel##*/}"
+            mcopy -i "$part" -s -m "$tmp/empty/${rel##*/}" "::$(dirname "$rel")"
+            rmdir "$tmp/empty/${rel##*/}"
+        else
+            mcopy -i "$part" -m -o "$p" "::$rel"
+        fi
+    done < <(find "$tmp/root" -mindepth 1 -print0 | sort -z)
+fi
 mv -f "$img" "$out"
 
 echo "LABEL=$label"
-echo "UUID=${serial:0:4}-${serial:4:4}"
+if [[ $fs == ext4 ]]; then echo "UUID=$fs_uuid"; else echo "UUID=${serial:0:4}-${serial:4:4}"; fi
 echo "PARTUUID=$partuuid"

@@ -99,9 +99,12 @@ class Stage:
         out = subprocess.run(args, check=True, capture_output=True).stdout
         return {alg: {int(k): v for k, v in pcrs.items()} for alg, pcrs in json.loads(out).items()}
 
-    def disk(self, image_path, label="SLBOOT"):
+    def disk(self, image_path, label="SLBOOT", size_mb=64, fs="vfat", symlinks=()):
+        """symlinks: (path, target) pairs, ext4 only."""
         args = [os.path.join(ROOT, "tests", "e2e", "make-boot-disk.sh"), image_path,
-                "--label", label]
+                "--label", label, "--size-mb", str(size_mb), "--fs", fs]
+        for path, target in symlinks:
+            args += ["--symlink", f"{path}={target}"]
         args += [f"{self.dir}{p}={p}" for p in sorted(self.files)]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
         return image_path
@@ -132,7 +135,7 @@ class Boot:
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180, image=IMAGE, tpm_state=None):
+         timeout=180, image=IMAGE, tpm_state=None, drives=(), harness_args=(), qemu_args=()):
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
             "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
@@ -144,6 +147,11 @@ def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drt
         args += ["--no-drtm"]
     if tpm_state:
         args += ["--tpm-state", tpm_state]
+    for d in drives:
+        args += ["--drive", d]
+    args += list(harness_args)
+    if qemu_args:
+        args += ["--", *qemu_args]
     r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return Boot(log_path, r.returncode)
 

@@ -24,6 +24,10 @@ usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
   --no-tpm           no TPM at all (no swtpm, no relay)
   --tpm-state DIR    keep the swtpm state in DIR (reused if it holds a TPM 2)
   --relay-log FILE   log the TPM control commands the relay sees
+  --dce-locality N   the relay plays the DCE on the first selection of locality N
+                     (default 2)
+  --kill-tpm-on RE   SIGKILL swtpm once a console line matches the extended regex
+                     RE (fault injection: the TPM vanishes in the middle of a boot)
   --console          also echo the serial console to stdout
 EOF
     exit 2
@@ -36,6 +40,8 @@ relay_py=$here/drtm-relay.py
 
 kernel='' log='' timeout=120 banks=sha1,sha256 append='' have_append=0
 drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 relay_log='' extra=()
+dce_locality=2 kill_tpm_on=''
+
 while (($#)); do
     case $1 in
         --kernel) kernel=${2?}; shift 2 ;;
@@ -47,6 +53,8 @@ while (($#)); do
         --drive) drives+=("${2?}"); shift 2 ;;
         --tpm-state) tpm_state=${2?}; shift 2 ;;
         --relay-log) relay_log=${2?}; shift 2 ;;
+        --dce-locality) dce_locality=${2?}; shift 2 ;;
+        --kill-tpm-on) kill_tpm_on=${2?}; shift 2 ;;
         --no-drtm) drtm=0; shift ;;
         --no-tpm) tpm=0; shift ;;
         --console) console=1; shift ;;
@@ -65,7 +73,7 @@ for d in "${drives[@]}"; do [[ -f $d ]] || die "no such drive: $d"; done
 qarg() { printf '%s' "${1//,/,,}"; }
 
 tmp=$(mktemp -d -t boot-qemu.XXXXXX)
-qemu_pid='' relay_pid='' swtpm_pid='' timer_pid=''
+qemu_pid='' relay_pid='' swtpm_pid='' timer_pid='' killer_pid=''
 
 # Both functions run from the EXIT trap.
 # shellcheck disable=SC2317
@@ -86,6 +94,7 @@ cleanup() {
     trap - EXIT INT TERM
     # QEMU first: on exit it sends CMD_SHUTDOWN down the control channel.
     stop "$qemu_pid"; stop "$relay_pid"; stop "$swtpm_pid"; stop "$timer_pid"
+    stop "$killer_pid"
     rm -rf "$tmp"
     exit "$rc"
 }
@@ -111,7 +120,7 @@ if ((tpm)); then
         --log "file=$tmp/swtpm.log" &
     swtpm_pid=$!
     relay_args=(--listen "$tmp/relay.sock" --swtpm-ctrl "$tmp/swtpm-ctrl.sock"
-                --image "$kernel")
+                --image "$kernel" --dce-locality "$dce_locality")
     ((drtm)) || relay_args+=(--no-drtm)
     [[ -z $relay_log ]] || relay_args+=(--log "$relay_log")
     python3 "$relay_py" "${relay_args[@]}" &
@@ -150,6 +159,13 @@ qemu+=("${extra[@]}")
 : >"$log"
 "${qemu[@]}" </dev/null &
 qemu_pid=$!
+if [[ -n $kill_tpm_on && -n $swtpm_pid ]]; then
+    # Fault injection: poll the console; the exits of swtpm and the relay that follow
+    # are then expected, not harness failures.
+    ( until grep -Eq -- "$kill_tpm_on" "$log" 2>/dev/null; do sleep 0.05; done
+      kill -KILL "$swtpm_pid"; echo "boot-qemu: killed swtpm (fault injection)" >&2 ) &
+    killer_pid=$!
+fi
 sleep "$timeout" &
 timer_pid=$!
 
@@ -176,7 +192,7 @@ while :; do
     else
         name=swtpm swtpm_pid=
     fi
-    if ((st != 0)); then
+    if ((st != 0)) && [[ -z $kill_tpm_on ]]; then
         msg "$name exited with status $st"
         exit 125
     fi
