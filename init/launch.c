@@ -33,12 +33,20 @@ static int memory_available(unsigned long long *ret)
 
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", ret) == 1) {
+	while (fgets(line, sizeof(line), f)) {
+		static const char key[] = "MemAvailable:";
+		char *end;
+
+		if (strncmp(line, key, sizeof(key) - 1) != 0)
+			continue;
+		errno = 0;
+		*ret = strtoull(line + sizeof(key) - 1, &end, 10);
+		if (errno == 0 && end != line + sizeof(key) - 1 && strcmp(end, " kB\n") == 0) {
 			*ret *= 1024;
 			r = 0;
-			break;
 		}
+		break;
+	}
 	fclose(f);
 	return r;
 }

@@ -53,7 +53,7 @@ static void child_path(char *out, size_t size, const char *parent, const char *k
 			out[n++] = '~';
 			out[n++] = c == '~' ? '0' : '1';
 		} else {
-			out[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+			out[n++] = (char)((c < 0x20 || c == 0x7f) ? '?' : c);
 		}
 	}
 	out[n < size ? n : size - 1] = '\0';

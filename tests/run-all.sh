@@ -10,6 +10,8 @@ cd "$ROOT"
 TESTS=(
 	"unit: make unit"
 	"lint: make lint"
+	"lint: make tidy"
+	"unit: make valgrind"
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
 	"policy: tests/policy/test-eventlog-cli.py"
