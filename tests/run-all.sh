@@ -18,13 +18,15 @@ TESTS=(
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
 	"tpm: tests/tpm/test-eventlog-tpm2tools.py"
-	"fuzz: make fuzz FUZZ_SECONDS=10"
+	"fuzz: make fuzz FUZZ_SECONDS=60"
 	"build: tests/build/test-kconfig-check.sh"
+	"build: tests/build/test-sign.sh"
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
 	"e2e: tests/e2e/test-tamper.py"
 	"e2e: tests/e2e/test-signed.py"
 	"e2e: tests/e2e/test-rollback.py"
+	"e2e: tests/e2e/test-uefi.py"
 )
 
 passed=0 failed=0 failed_names=()

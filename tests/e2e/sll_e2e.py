@@ -99,12 +99,18 @@ class Stage:
         out = subprocess.run(args, check=True, capture_output=True).stdout
         return {alg: {int(k): v for k, v in pcrs.items()} for alg, pcrs in json.loads(out).items()}
 
-    def disk(self, image_path, label="SLBOOT", size_mb=64, fs="vfat", symlinks=()):
-        """symlinks: (path, target) pairs, ext4 only."""
+    def disk(self, image_path, label="SLBOOT", size_mb=64, fs="vfat", symlinks=(),
+             esp_files=(), fat32=False):
+        """symlinks: (path, target) pairs, ext4 only. esp_files: (file, path) pairs for the
+        EFI system partition: the same FAT partition, or with fs="ext4" an ESP of its own."""
         args = [os.path.join(ROOT, "tests", "e2e", "make-boot-disk.sh"), image_path,
                 "--label", label, "--size-mb", str(size_mb), "--fs", fs]
         for path, target in symlinks:
             args += ["--symlink", f"{path}={target}"]
+        for src, dest in esp_files:
+            args += ["--esp-file", f"{src}={dest}"]
+        if fat32:
+            args += ["--fat32"]
         args += [f"{self.dir}{p}={p}" for p in sorted(self.files)]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
         return image_path
@@ -135,10 +141,16 @@ class Boot:
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180, image=IMAGE, tpm_state=None, drives=(), harness_args=(), qemu_args=()):
+         timeout=180, image=IMAGE, tpm_state=None, drives=(), harness_args=(), qemu_args=(),
+         uefi=False):
+    """uefi: OVMF boots the disk's EFI/BOOT/BOOTX64.EFI (which must be image) with the
+    image's built-in command line only; otherwise QEMU's -kernel with append."""
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
-            "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
-            "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
+            "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout)]
+    if uefi:
+        args += ["--uefi"]
+    else:
+        args += ["--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
     if disk:
         args += ["--drive", disk]
     if not tpm:

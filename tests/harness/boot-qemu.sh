@@ -14,6 +14,9 @@ usage() {
     cat >&2 <<EOF
 usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
   --kernel IMG       image to boot (bzImage); also measured as the DRTM image
+  --uefi             boot through OVMF (UEFI firmware, fresh variables) from the
+                     disks instead of -kernel: IMG must be what the ESP holds as
+                     EFI/BOOT/BOOTX64.EFI (the DRTM image); --append/--initrd unusable
   --log FILE         serial console log
   --timeout SEC      kill QEMU after SEC seconds, exit 124 (default 120)
   --banks LIST       PCR banks of the fresh TPM (default sha1,sha256)
@@ -40,7 +43,7 @@ relay_py=$here/drtm-relay.py
 
 kernel='' log='' timeout=120 banks=sha1,sha256 append='' have_append=0
 drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 relay_log='' extra=()
-dce_locality=2 kill_tpm_on=''
+dce_locality=2 kill_tpm_on='' uefi=0
 
 while (($#)); do
     case $1 in
@@ -57,6 +60,7 @@ while (($#)); do
         --kill-tpm-on) kill_tpm_on=${2?}; shift 2 ;;
         --no-drtm) drtm=0; shift ;;
         --no-tpm) tpm=0; shift ;;
+        --uefi) uefi=1; shift ;;
         --console) console=1; shift ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) usage ;;
@@ -68,6 +72,11 @@ done
 [[ -z $initrd || -f $initrd ]] || die "no such initrd: $initrd"
 for d in "${drives[@]}"; do [[ -f $d ]] || die "no such drive: $d"; done
 [[ $timeout =~ ^[0-9]+$ ]] || die "bad --timeout: $timeout"
+if ((uefi)); then
+    [[ -z $initrd && $have_append == 0 ]] || die "--uefi boots from the disk: no --initrd/--append"
+    ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+    [[ -f $ovmf_code && -f $ovmf_vars ]] || die "OVMF missing (apt package ovmf)"
+fi
 
 # QEMU option values: a literal comma is written as ",,".
 qarg() { printf '%s' "${1//,/,,}"; }
@@ -147,8 +156,16 @@ else
     serial=(-chardev "file,id=ser0,path=$(qarg "$log")")
 fi
 qemu=(qemu-system-x86_64 -accel tcg -m 512 -nographic -monitor none -nic none
-      -no-reboot -kernel "$kernel" "${serial[@]}" -serial chardev:ser0
-      "${qemu_tpm[@]}")
+      -no-reboot "${serial[@]}" -serial chardev:ser0 "${qemu_tpm[@]}")
+if ((uefi)); then
+    # q35 as real UEFI machines; a private copy of the variable store, so every boot
+    # starts with no boot entries and takes the removable-media path EFI/BOOT/BOOTX64.EFI.
+    cp "$ovmf_vars" "$tmp/ovmf-vars.fd"
+    qemu+=(-machine q35 -drive "if=pflash,format=raw,unit=0,readonly=on,file=$(qarg "$ovmf_code")"
+           -drive "if=pflash,format=raw,unit=1,file=$(qarg "$tmp/ovmf-vars.fd")")
+else
+    qemu+=(-kernel "$kernel")
+fi
 [[ -z $initrd ]] || qemu+=(-initrd "$initrd")
 ((have_append == 0)) || qemu+=(-append "$append")
 for d in "${drives[@]}"; do
