@@ -185,10 +185,10 @@ static json_object *digest_array(unsigned banks, const struct digest_set *d)
 
 static int hash_for_new(int root_fd, const char *path, unsigned banks, struct digest_set *d)
 {
-	int r = measure_file_digest(root_fd, path, banks, UINT64_MAX, d, NULL);
+	int r = measure_object_digest(root_fd, path, banks, d);
 
 	if (r < 0)
-		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, strerror(-r));
+		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, measure_object_error(r));
 	return r;
 }
 
@@ -379,7 +379,7 @@ static int cmd_predict(int argc, char **argv)
 	if (!root || optind != argc - 1)
 		return usage_error("predict needs POLICY and --root DIR%s", "");
 	bool raw_format = strcmp(format, "tpm2") == 0 || strcmp(format, "clevis") == 0;
-	if (strcmp(format, "text") && strcmp(format, "json") && !raw_format)
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && !raw_format)
 		return usage_error("unknown --format %s (text, json, tpm2, clevis)", format);
 	if (!banks)
 		banks = HASH_BANK(HASH_SHA256);
@@ -427,7 +427,7 @@ static int cmd_predict(int argc, char **argv)
 	close(root_fd);
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: entry \"%s\": cannot hash its files under %s: %s\n",
-			entry->name, root, strerror(-r));
+			entry->name, root, measure_object_error(r));
 		goto out_events;
 	}
 

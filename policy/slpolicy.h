@@ -42,7 +42,7 @@ int policy_pubkey_load(const char *pem_path, uint8_t ret_key[32]);
 int cmd_eventlog(int argc, char **argv);
 
 /* predict --pcr: collected while parsing options, applied once the banks are known. */
-#define PREDICT_MAX_PCR_ARGS (PCR_COUNT * HASH_ALG_COUNT)
+#define PREDICT_MAX_PCR_ARGS ((size_t)PCR_COUNT * HASH_ALG_COUNT)
 struct predict_pcrs {
 	const char *args[PREDICT_MAX_PCR_ARGS];
 	size_t count;
