@@ -44,6 +44,12 @@ int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf
 	return append_buffer_event(events, PCR_CONFIG, banks, buf, len, "policy", policy_path);
 }
 
+int measure_config_event(struct event_list *events, const struct digest_set *digests,
+			 const char *what)
+{
+	return append_event(events, PCR_CONFIG, digests, what, NULL);
+}
+
 int measure_object(struct event_list *events, const char *kind, const char *path,
 		   const struct digest_set *digests)
 {
@@ -146,16 +152,10 @@ int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t 
 }
 
 int measure_predict_entry(struct event_list *events, unsigned banks, int root_fd,
-			  const uint8_t *policy_buf, size_t policy_len, const char *policy_path,
 			  const struct policy_entry *entry)
 {
 	struct digest_set d;
-	int r;
-
-	r = measure_policy(events, banks, policy_buf, policy_len, policy_path);
-	if (r < 0)
-		return r;
-	r = measure_file_digest(root_fd, entry->kernel, banks, MEASURE_MAX_OBJECT, &d, NULL);
+	int r = measure_file_digest(root_fd, entry->kernel, banks, MEASURE_MAX_OBJECT, &d, NULL);
 	if (r < 0)
 		return r;
 	r = measure_object(events, "kernel", entry->kernel, &d);

@@ -20,6 +20,9 @@ int measure_policy_key(struct event_list *events, unsigned banks, const uint8_t 
 /* PCR 21: the policy file's raw bytes, before parsing. */
 int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
 		   const char *policy_path);
+/* PCR 21: a collector's property, already hashed; what is its description ("cpuid"). */
+int measure_config_event(struct event_list *events, const struct digest_set *digests,
+			 const char *what);
 /* PCR 22: an object already hashed while it was read ("kernel", "initrd"). */
 int measure_object(struct event_list *events, const char *kind, const char *path,
 		   const struct digest_set *digests);
@@ -47,8 +50,7 @@ int measure_stream(int fd, unsigned banks, uint64_t max_size, measure_sink_fn si
 int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t max_size,
 			struct digest_set *ret_digests, uint64_t *ret_size);
 
-/* The whole PCR 21/22 sequence of a launch of entry, hashing its files under root_fd:
- * policy, kernel, initrds, cmdline, separator. Collectors come with their own module. */
+/* The PCR 22 sequence of a launch of entry, hashing its files under root_fd: kernel,
+ * initrds, cmdline, separator. (PCR 21: measure_policy, then collect_all.) */
 int measure_predict_entry(struct event_list *events, unsigned banks, int root_fd,
-			  const uint8_t *policy_buf, size_t policy_len, const char *policy_path,
 			  const struct policy_entry *entry);
