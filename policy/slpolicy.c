@@ -370,8 +370,7 @@ static int predict_collectors(struct event_list *events, unsigned banks, const s
 	if (r < 0)
 		fprintf(stderr, "slpolicy: %s: /collectors/%zu: %s: %s%s\n", path, failed,
 			collect_type_name(pol->collectors[failed].type), why,
-			pol->collectors[failed].type == COLLECTOR_FILE ? " (under --root)" :
-									 " (under --sys)");
+			pol->collectors[failed].type == COLLECTOR_FILE ? "" : " (under --sys)");
 	if (src.sys_fd >= 0)
 		close(src.sys_fd);
 	return r;
