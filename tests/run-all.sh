@@ -12,6 +12,7 @@ TESTS=(
 	"lint: make lint"
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
+	"policy: tests/policy/test-collect-predict.py"
 	"policy: tests/policy/test-eventlog-cli.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
@@ -21,6 +22,7 @@ TESTS=(
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
 	"e2e: tests/e2e/test-signed.py"
+	"e2e: tests/e2e/test-collectors.py"
 )
 
 passed=0 failed=0 failed_names=()

@@ -129,7 +129,7 @@ class Boot:
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180, image=IMAGE):
+         timeout=180, image=IMAGE, qemu_args=()):
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
             "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
@@ -139,6 +139,8 @@ def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drt
         args += ["--no-tpm"]
     if not drtm:
         args += ["--no-drtm"]
+    if qemu_args:
+        args += ["--", *qemu_args]
     r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return Boot(log_path, r.returncode)
 

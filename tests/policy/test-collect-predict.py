@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
 SLL_COLLECT = os.path.join(ROOT, "build", "sll-collect")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from collect_ref import cpuid_canonical, gpt_bytes, mbr_bytes, smbios_keep  # noqa: E402
+
 FIXTURES = os.path.join(ROOT, "tests", "data", "collect")
 BANKS = ["sha1", "sha256", "sha384", "sha512"]
 failures = []
@@ -40,67 +42,6 @@ def chain(alg, digests):
 
 def run(*args):
     return subprocess.run([SLPOLICY, *args], capture_output=True)
-
-
-def smbios_keep(table, types):
-    """Structures whose type is in types, in table order, with their string sets."""
-    out, off = b"", 0
-    while off < len(table):
-        stype, length = table[off], table[off + 1]
-        end = table.index(b"\0\0", off + length) + 2
-        if stype in types:
-            out += table[off:end]
-        off = end
-        if stype == 127:
-            break
-    return out
-
-
-# (leaf, masks of eax, ebx, ecx, edx) as documented in slpolicy.8
-CPUID_SET = [
-    (0x0, (0xffffffff,) * 4),
-    (0x1, (0xffffffff, 0x0000ffff, 0xffffffff & ~(1 << 27), 0xffffffff)),
-    (0x7, (0xffffffff, 0xffffffff, 0xffffffff & ~(1 << 4), 0xffffffff)),
-    (0x80000000, (0xffffffff,) * 4),
-    (0x80000001, (0xffffffff,) * 4),
-    (0x80000002, (0xffffffff,) * 4),
-    (0x80000003, (0xffffffff,) * 4),
-    (0x80000004, (0xffffffff,) * 4),
-    (0x80000008, (0xffffffff, 0xffffffff, 0, 0)),
-]
-
-
-def cpuid_canonical(text):
-    regs = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 6 and parts[1].endswith(":") and parts[2].startswith("eax="):
-            regs[int(parts[0], 16)] = [int(p.split("=")[1], 16) for p in parts[2:]]
-    max_basic, max_ext = regs[0][0], regs[0x80000000][0]
-    out = b""
-    for leaf, masks in CPUID_SET:
-        if leaf > (max_ext if leaf >= 0x80000000 else max_basic):
-            continue
-        out += struct.pack("<6I", leaf, 0, *(r & m for r, m in zip(regs[leaf], masks)))
-    return out
-
-
-def gpt_bytes(disk, part=None, nbytes=0):
-    hsize, = struct.unpack_from("<I", disk, 512 + 12)
-    lba, count, esize = struct.unpack_from("<QII", disk, 512 + 72)
-    out = disk[512:512 + hsize] + disk[lba * 512:lba * 512 + count * esize]
-    if part:
-        first, = struct.unpack_from("<Q", disk, lba * 512 + (part - 1) * esize + 32)
-        out += disk[first * 512:first * 512 + nbytes]
-    return out
-
-
-def mbr_bytes(disk, part=None, nbytes=0):
-    out = disk[:512]
-    if part:
-        start, = struct.unpack_from("<I", disk, 446 + 16 * (part - 1) + 8)
-        out += disk[start * 512:start * 512 + nbytes]
-    return out
 
 
 def make_disk(path, table_script, payloads):
@@ -248,6 +189,20 @@ def main():
         live = subprocess.run(["sh", "-c", "grep -c '^   0x' " + os.path.join(out, "cpuid")],
                               capture_output=True)
         check(live.stdout.strip() == b"9", "the cpuid capture lists the 9 leaves of the set")
+
+        # Debian's cpuid tool writes the same capture format: the same cpuid event.
+        tool = os.path.join(tmp, "tool")
+        os.makedirs(tool)
+        with open(os.path.join(tool, "cpuid"), "wb") as f:
+            f.write(subprocess.run(["cpuid", "-1", "-r"], capture_output=True,
+                                   check=True).stdout)
+        with open(policy_file, "w") as f:
+            json.dump(dict(policy, collectors=[{"type": "cpuid"}]), f)
+        ev_tool = run("predict", policy_file, "--root", boot, "--sys", tool, "--format", "events")
+        ev_own = run("predict", policy_file, "--root", boot, "--sys", out, "--format", "events")
+        check(ev_tool.returncode == 0 and ev_tool.stdout == ev_own.stdout,
+              "a `cpuid -1 -r` capture predicts the same cpuid event as sll-collect's "
+              + ev_tool.stderr.decode().strip())
 
     print(f"{passed} passed, {len(failures)} failed")
     return 1 if failures else 0
