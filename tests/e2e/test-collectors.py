@@ -6,7 +6,8 @@ host builds the --sys tree from that capture and the boot disk image, and PCR 21
 runtime must equal `slpolicy predict --sys` and the values computed here with hashlib. A boot
 with serial=SLL-B must give another PCR 21, and comparing its event log with the prediction
 for SLL-A must name the dmi events, and only them. A collector that cannot read its source
-must stop the launch with a one-line reason."""
+must stop the launch with a one-line reason, or with on_failure "cap" cap the PCRs and boot
+the recovery entry."""
 import base64
 import io
 import json
@@ -21,8 +22,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "policy"))
-from sll_e2e import (BUILD, ROOT, SLPOLICY, Checks, Stage, boot, build_runtime, chain, h,
-                     launch_pcr22, zero)  # noqa: E402
+from sll_e2e import (BUILD, FAILURE, ROOT, SLPOLICY, Checks, Stage, boot, build_runtime, chain,
+                     h, launch_pcr22, zero)  # noqa: E402
 from collect_ref import cpuid_canonical, gpt_bytes, smbios_keep  # noqa: E402
 
 CMDLINE = "console=ttyS0 panic=-1 sll.test=collectors"
@@ -69,7 +70,7 @@ def capture_initrd(tmp):
                           input=names.encode(), capture_output=True, check=True).stdout
 
 
-def stage(tmp, kernel, initrd, cpio, collectors):
+def stage(tmp, kernel, initrd, cpio, collectors, **extra):
     s = Stage(tmp)
     s.put("/vmlinuz", kernel)
     s.put("/initrd.img", initrd)
@@ -77,6 +78,7 @@ def stage(tmp, kernel, initrd, cpio, collectors):
     s.put("/slaunch/extra.conf", EXTRA)
     policy = s.slpolicy_new("/vmlinuz", ["/initrd.img", "/capture.cpio"], CMDLINE)
     policy["collectors"] = collectors
+    policy.update(extra)
     return s, s.put_policy(policy)
 
 
@@ -208,6 +210,35 @@ def main():
                 "No such file or directory", f"missing-disk: refused with: {line}")
         t.check(not b.kexeced, "missing-disk: nothing kexeced")
         t.check(b.returncode == 0, f"missing-disk: powered off (halt), QEMU exit {b.returncode}")
+
+    # on_failure "cap": the dmi event before the failing collector stays in PCR 21, the
+    # failure caps 19, 21 and 22, and the recovery entry boots, measured after the cap.
+    with tempfile.TemporaryDirectory() as tmp:
+        cpio = capture_initrd(tmp)
+        s, pb = stage(tmp, kernel, initrd, cpio,
+                      [{"type": "dmi"}, {"type": "file", "path": "/slaunch/missing.conf"}],
+                      on_failure="cap", recovery="debian")
+        b = run("cap", s, "SLL-A")
+        line = b.failed_line()
+        t.check(line == "slinit: FAILED: /collectors/1: file collector: /slaunch/missing.conf "
+                "(boot partition): No such file or directory", f"cap: refused with: {line}")
+        t.check(b.kexeced and "sll-runtime: done" in b.log, "cap: the recovery entry booted")
+        sysdir = sys_tree("cap", b, tmp)
+        if sysdir:
+            with open(os.path.join(sysdir, "sys/firmware/dmi/tables/DMI"), "rb") as f:
+                dmi = f.read()
+            for alg in BANKS:
+                got = b.pcrs.get(alg, {})
+                t.check(got.get(21) == chain(alg, zero(alg), [h(alg, pb), h(alg, dmi),
+                                                              h(alg, FAILURE)]).hex(),
+                        f"cap: {alg} PCR 21 = policy, dmi, failure")
+                t.check(got.get(19) == chain(alg, zero(alg), [h(alg, FAILURE)]).hex(),
+                        f"cap: {alg} PCR 19 = failure")
+                t.check(got.get(22) == launch_pcr22(alg, [kernel, initrd, cpio], CMDLINE,
+                                                    start=chain(alg, zero(alg),
+                                                                [h(alg, FAILURE)])).hex(),
+                        f"cap: {alg} PCR 22 = failure, then the recovery launch")
+            log_events("cap", b)
 
     return t.summary()
 
