@@ -11,13 +11,16 @@
 
 int smbios_check_entry_point(const uint8_t *buf, size_t len, char *why, size_t why_size)
 {
-	/* SMBIOS 3.0 entry points are 24 bytes, 2.1 ones 31; byte 5 is the length either way. */
+	/* SMBIOS 3.0 entry points are 24 bytes (length in byte 6), 2.1 ones 31 (byte 5; some
+	 * firmware says 30, after an erratum of the 2.1 spec); a bare legacy DMI one is 15. */
 	if (len >= 24 && memcmp(buf, "_SM3_", 5) == 0 && buf[6] >= 24 && buf[6] <= len)
 		return 0;
-	if (len >= 31 && memcmp(buf, "_SM_", 4) == 0 && buf[5] >= 31 && buf[5] <= len)
+	if (len >= 30 && memcmp(buf, "_SM_", 4) == 0 && buf[5] >= 30 && buf[5] <= len)
 		return 0;
-	snprintf(why, why_size, "not an SMBIOS entry point (no \"_SM_\" or \"_SM3_\" anchor of a "
-		 "plausible length in %zu bytes)", len);
+	if (len >= 15 && memcmp(buf, "_DMI_", 5) == 0)
+		return 0;
+	snprintf(why, why_size, "not an SMBIOS entry point (no \"_SM_\", \"_SM3_\" or \"_DMI_\" "
+		 "anchor of a plausible length in %zu bytes)", len);
 	return -EBADMSG;
 }
 

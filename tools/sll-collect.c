@@ -64,8 +64,10 @@ static int copy_dmi(const char *from, const char *out, const char *name)
 	snprintf(dst, sizeof(dst), "%s/%s/%s", out, "sys/firmware/dmi/tables", name);
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "sll-collect: %s: %s\n", src, strerror(errno));
-		return -errno;
+		int r = -errno;
+
+		fprintf(stderr, "sll-collect: %s: %s\n", src, strerror(-r));
+		return r;
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
@@ -117,8 +119,11 @@ static int capture_storage(const struct policy_collector *c, const char *from, c
 	cap.fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	src.sys_fd = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cap.fd < 0 || src.sys_fd < 0) {
-		fprintf(stderr, "sll-collect: %s: %s\n", cap.fd < 0 ? dst : from, strerror(errno));
-		return -errno;
+		r = -errno;
+		fprintf(stderr, "sll-collect: %s: %s\n", cap.fd < 0 ? dst : from, strerror(-r));
+		if (cap.fd >= 0)
+			close(cap.fd);
+		return r;
 	}
 	r = collect_one(c, &src, HASH_BANK(HASH_SHA256), &res, &d, why, sizeof(why));
 	close(src.sys_fd);

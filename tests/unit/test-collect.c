@@ -91,6 +91,15 @@ static void test_smbios(void)
 	CHECK(smbios_check_entry_point(ep, 10, why, sizeof(why)) == -EBADMSG, "short entry point");
 	ep[1] = 'X';
 	CHECK(smbios_check_entry_point(ep, n1, why, sizeof(why)) == -EBADMSG, "bad anchor");
+	uint8_t ep21[31] = "_SM_";
+	ep21[5] = 0x1e;
+	CHECK(smbios_check_entry_point(ep21, sizeof(ep21), why, sizeof(why)) == 0,
+	      "2.1 entry point with the erratum's length 0x1e");
+	ep21[5] = 0x10;
+	CHECK(smbios_check_entry_point(ep21, sizeof(ep21), why, sizeof(why)) == -EBADMSG,
+	      "2.1 entry point of length 16 refused");
+	CHECK(smbios_check_entry_point((const uint8_t *)"_DMI_\0\0\0\0\0\0\0\0\0\0", 15, why,
+				       sizeof(why)) == 0, "legacy _DMI_ entry point");
 	free(ep);
 	free(out);
 	free(out2);
