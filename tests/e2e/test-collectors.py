@@ -43,13 +43,13 @@ DESCS = ["sll: policy /slaunch/policy.json", "sll: dmi types 1", "sll: dmi", "sl
 
 HOOK = """#!/bin/sh
 # Runs in the e2e runtime OS: capture what the collectors measured, print it base64'd.
-mkdir -p /tmp/capture
-if sll-collect --out /tmp/capture >/tmp/sll-collect.log 2>&1; then
+mkdir -p /run/sll-capture
+if sll-collect --out /run/sll-capture >/run/sll-collect.log 2>&1; then
     echo "sll-runtime: capture-begin"
-    tar -C /tmp/capture -c . | gzip -c | base64 -w 76
+    tar -C /run/sll-capture -c . | gzip -c | base64 -w 76
     echo "sll-runtime: capture-end"
 else
-    echo "sll-runtime: capture-failed $(tail -n 1 /tmp/sll-collect.log)"
+    echo "sll-runtime: capture-failed $(tail -n 1 /run/sll-collect.log)"
 fi
 """
 

@@ -359,8 +359,10 @@ static void test_collect_all(void)
 	event_list_free(&b);
 
 	/* A collector that cannot read its source fails, naming it. */
-	char tmpl[] = "/tmp/test-collect.XXXXXX";
-	char path[256];
+	const char *tmpdir = getenv("TMPDIR");
+	char tmpl[256], path[300];
+
+	snprintf(tmpl, sizeof(tmpl), "%s/test-collect.XXXXXX", tmpdir ? tmpdir : P_tmpdir);
 	CHECK(mkdtemp(tmpl) != NULL, "mkdtemp");
 	CHECK(run_all(tmpl, &a, &failed, why, sizeof(why)) < 0 && failed == 0 &&
 	      strstr(why, "/sys/firmware/dmi/tables/smbios_entry_point: No such file"),
