@@ -14,6 +14,7 @@ TESTS=(
 	"unit: make valgrind"
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
+	"policy: tests/policy/test-collect-predict.py"
 	"policy: tests/policy/test-predict-sealing.py"
 	"policy: tests/policy/test-allow.py"
 	"policy: tests/policy/test-eventlog-cli.py"
@@ -30,6 +31,7 @@ TESTS=(
 	"e2e: tests/e2e/test-signed.py"
 	"e2e: tests/e2e/test-rollback.py"
 	"e2e: tests/e2e/test-uefi.py"
+	"e2e: tests/e2e/test-collectors.py"
 	"e2e: tests/e2e/test-seal.py"
 	"e2e: tests/e2e/test-upgrade.py"
 )

@@ -22,10 +22,11 @@
 #               <base64 of /sll/eventlog.bin, 76 characters a line>
 #               sll-runtime: eventlog-end
 #               sll-runtime: eventlog none                       (otherwise)
+#               <what each executable /etc/sll-runtime.d/* prints>  (none here: an
+#                                     e2e test may add some in an extra initrd)
 #               sll-runtime: done
 #             and powers off. /sll/eventlog.bin comes from the small cpio slinit
 #             appends after this initrd in memory, so this one has no /sll.
-#             Before "done" it runs each executable /etc/sll-runtime.d/* (none here).
 # tpm2-tools.img: a second initrd, for the tests that unseal (a policy lists it
 #             after initrd.img; the kernel unpacks it over the first): Debian's
 #             tpm2-tools (the tpm2 binary and its tpm2_* links), every library
@@ -188,9 +189,9 @@ else
     say "eventlog none"
 fi
 
-# Steps other initrds add (tpm2-tools.img: unseal), in name order.
-for step in /etc/sll-runtime.d/*; do
-    [ -x "$step" ] && "$step"
+# Extra reports from an initrd appended by a test (e.g. a capture for the collectors).
+for hook in /etc/sll-runtime.d/*; do
+    [ -x "$hook" ] && "$hook"
 done
 
 say done
