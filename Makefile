@@ -11,7 +11,8 @@ MUSL_CC := musl-gcc
 MUSL_CFLAGS := $(CSTD) $(CWARN) -Os -ffunction-sections -fdata-sections \
 	-ffile-prefix-map=$(CURDIR)/= -isystem $(SYSROOT)/kernel-headers/include \
 	-isystem $(SYSROOT)/include -Ipolicy -Iinit -Ikexec -MMD -MP
-MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib
+MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib \
+	-Wl,-T,init/no-eh-frame.ld
 
 # The pure core: everything in policy/ but the slpolicy command line tool.
 CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
@@ -38,8 +39,8 @@ all image:
 
 slinit: $(BUILD)/slinit
 
-$(BUILD)/slinit: $(SLINIT_OBJS)
-	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $^ $(SLINIT_LIBS)
+$(BUILD)/slinit: $(SLINIT_OBJS) init/no-eh-frame.ld
+	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(SLINIT_OBJS) $(SLINIT_LIBS)
 
 $(OBJ)/musl/%.o: %.c
 	@mkdir -p $(dir $@)
