@@ -99,7 +99,7 @@ reprocheck:
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
 		-Ipolicy -Iinit -Ikexec --suppress=missingIncludeSystem --inline-suppr \
-		--error-exitcode=1 policy init kexec tests/unit tests/fuzz tests/tools
+		--error-exitcode=1 policy init kexec tests/unit tests/fuzz tests/tools tests/bench
 
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
@@ -139,3 +139,34 @@ fuzz: $(FUZZ_BINS)
 		if [ $$rc != 0 ]; then tail -n 40 $$work/fuzz.log; exit 1; fi; \
 	done
 # --- end fuzz ---
+
+# --- bench ---
+# Benchmarks print numbers (tests/bench/run-bench.py, docs/bench.md); not part of make test.
+# hashbench: slinit's measurement path (measure_stream) on the host, built twice: with musl
+# and the sysroot's nettle exactly as slinit links it, and with Debian's nettle.
+BENCH_SRCS := tests/bench/hashbench.c policy/digest.c policy/event.c policy/measure.c \
+	kexec/load.c
+
+.PHONY: bench bench-tools
+bench-tools: $(BUILD)/bench/hashbench-musl $(BUILD)/bench/hashbench-host
+
+$(BUILD)/bench/hashbench-musl: $(BENCH_SRCS) $(wildcard policy/*.h kexec/*.h)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(filter-out -MMD -MP,$(MUSL_CFLAGS)) -static -Wl,--gc-sections -L$(SYSROOT)/lib \
+		-o $@ $(BENCH_SRCS) -lnettle
+
+$(BUILD)/bench/hashbench-host: $(BENCH_SRCS) $(wildcard policy/*.h kexec/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(CSTD) $(CWARN) -O2 -Ipolicy -Ikexec -isystem $(HOST_SYSROOT)/include -o $@ \
+		$(BENCH_SRCS) -lnettle
+
+# slinit linked as for the image but unstripped, with a link map: what each library adds.
+$(BUILD)/bench/slinit-unstripped: $(SLINIT_OBJS) init/no-eh-frame.ld
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(filter-out -s,$(MUSL_LDFLAGS)) -Wl,-Map=$@.map -o $@ $(SLINIT_OBJS) \
+		$(SLINIT_LIBS)
+
+bench: all
+	$(MAKE) slpolicy bench-tools $(BUILD)/bench/slinit-unstripped
+	tests/bench/run-bench.py
+# --- end bench ---

@@ -380,7 +380,10 @@ policy_key_raw() {
 write_initramfs_list() {
 	local tmp
 	mkdir -p "$KDIR/initramfs"
-	stage_initramfs_file "$BUILD/slinit" init
+	# A variant's list without slinit must not be rebuilt when slinit changes.
+	if grep -q '@SLINIT@' "$INITRAMFS_LIST"; then
+		stage_initramfs_file "$BUILD/slinit" init
+	fi
 	tmp=$(mktemp)
 	sed -e "s|@SLINIT@|$KDIR/initramfs/init|g" "$INITRAMFS_LIST" >"$tmp"
 	if [ -n "${POLICY_PUBKEY:-}" ]; then

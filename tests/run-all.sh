@@ -17,6 +17,7 @@ TESTS=(
 	"tpm: tests/tpm/test-drtm-relay.py"
 	"tpm: tests/tpm/test-eventlog-tpm2tools.py"
 	"fuzz: make fuzz FUZZ_SECONDS=10"
+	"bench: tests/bench/test-hashbench.py"
 	"build: tests/build/test-kconfig-check.sh"
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
