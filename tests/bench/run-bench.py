@@ -395,8 +395,10 @@ def boots(timeout, rounds, launchers=("slinit", "baseline")):
     m = re.search(r"^slinit: launching after (\d+) ms, (\d+) TPM commands", results["slinit"]["log"],
                   re.M)
     if m:
-        say(f"slinit's own count (tpm.c): {m.group(2)} commands; the events of this launch: "
-            f"{1 + 1 + 2 + 1 + 1} extends (policy, kernel, 2 initrds, cmdline, separator).")
+        say(f"slinit's own count (tpm.c, its SAPI calls): {m.group(2)} commands; the events of "
+            "this launch: 6 extends (policy, kernel, 2 initrds, cmdline, separator). The "
+            "GetRandom before the first command of each process is tpm2-tss's device TCTI "
+            "probing for partial reads when it is initialised.")
         say()
 
     say("## 5. slinit's memory before kexec (sl.debug line, /proc/self/status and /proc/meminfo)")
