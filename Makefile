@@ -31,7 +31,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 # json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
 HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
-.PHONY: all image slinit slpolicy demo test unit lint clean distclean reprocheck
+.PHONY: all image slinit slpolicy demo test unit valgrind lint tidy esp sign clean distclean \
+	reprocheck
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 all image:
@@ -61,6 +62,42 @@ $(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o) \
 $(OBJ)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+# make esp BOOT_DIR=DIR [ESP_LAYOUT=esp|ext4] [ESP_OUT=build/esp.img] [ESP_IMAGE=…]: a bootable
+# GPT disk image with the image as the ESP's EFI/BOOT/BOOTX64.EFI and DIR's files
+# (tests/tools/make-esp.sh).
+ESP_LAYOUT ?= esp
+ESP_OUT ?= $(BUILD)/esp.img
+ESP_IMAGE ?= $(BUILD)/sll.efi
+esp:
+	@test -n "$(BOOT_DIR)" || { echo "make esp: give BOOT_DIR=DIR (the boot partition's files)"; exit 2; }
+	tests/tools/make-esp.sh "$(ESP_IMAGE)" "$(BOOT_DIR)" "$(ESP_OUT)" $(ESP_LAYOUT)
+
+# make sign KEY=db.key CERT=db.crt: build/sll.signed.efi, signed for UEFI Secure Boot with
+# sbsigntool and checked with sbverify. The signature changes the file: PCR 17 (the DRTM's
+# measurement of it) is that of the signed file.
+sign:
+	@test -n "$(KEY)" -a -n "$(CERT)" || { echo "make sign: give KEY=key.pem CERT=cert.pem"; exit 2; }
+	sbsign --key "$(KEY)" --cert "$(CERT)" --output $(BUILD)/sll.signed.efi $(BUILD)/sll.efi
+	sbverify --cert "$(CERT)" $(BUILD)/sll.signed.efi
+
+# The same unit tests without sanitizers, under valgrind (memcheck): leaks and uninitialised
+# reads that ASan does not see. Any report fails.
+VG_TESTS := $(UNIT_TESTS:$(BUILD)/unit/%=$(BUILD)/unit-vg/%)
+valgrind: $(VG_TESTS)
+	@for t in $(VG_TESTS); do \
+		valgrind --quiet --error-exitcode=1 --leak-check=full --show-leak-kinds=all \
+			--errors-for-leak-kinds=all --track-origins=yes $$t || exit 1; \
+	done
+
+$(BUILD)/unit-vg/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host-vg/%.o) \
+		$(UNIT_INIT_SRCS:%.c=$(OBJ)/host-vg/%.o)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+$(OBJ)/host-vg/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -c -o $@ $<
 
 # slpolicy: the admin's tool, a normal host binary (release flags, no sanitizers).
 SLPOLICY_SRCS := $(wildcard policy/slpolicy*.c) $(CORE_SRCS)
@@ -108,6 +145,14 @@ lint:
 
 # --- fuzz (eventlog) ---
 # libFuzzer targets: each tests/fuzz/fuzz-NAME.c is built with clang against the core and run
+# clang-tidy with the checked-in .clang-tidy; the musl code is checked against the sysroot's
+# headers, as it is compiled.
+TIDY_SRCS := $(wildcard policy/*.c init/*.c kexec/*.c)
+tidy:
+	clang-tidy --quiet $(TIDY_SRCS) -- $(CSTD) -D_GNU_SOURCE -Ipolicy -Iinit -Ikexec \
+		-isystem $(SYSROOT)/kernel-headers/include -isystem $(SYSROOT)/include \
+		-isystem $(HOST_SYSROOT)/include
+
 # for FUZZ_SECONDS on build/fuzz/NAME/corpus, a working copy seeded from tests/fuzz/corpus/NAME/
 # (the checked-in seeds are never modified). Crashes land in build/fuzz/NAME/artifacts/.
 FUZZ_CC ?= clang

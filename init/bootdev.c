@@ -45,6 +45,9 @@ static bool has_policy(const char *policy)
 		return false;
 	fd = measure_open_beneath(root, policy);
 	close(root);
+	/* A symbolic link there is the policy's place taken: let loading it refuse that clearly. */
+	if (fd == -ELOOP)
+		return true;
 	if (fd < 0)
 		return false;
 	close(fd);
@@ -84,23 +87,63 @@ static int scan_partitions(const char *policy, char *ret_dev, size_t size)
 	return found;
 }
 
+/* Every partition whose LABEL/UUID/PARTUUID matches, through libblkid's probing (no cache
+ * file, no udev). Counting them all is the point: two partitions with the boot label (a
+ * stray USB stick, a cloned disk) must stop the launch, not be resolved by probe order. */
+static int resolve_tag(const char *spec, char *ret_dev, size_t size)
+{
+	char *name = NULL, *value = NULL, others[256] = "";
+	blkid_cache cache = NULL;
+	blkid_dev_iterate it;
+	blkid_dev dev;
+	int matches = 0;
+
+	if (blkid_parse_tag_string(spec, &name, &value) < 0 || !name || !value) {
+		free(name);
+		free(value);
+		return -EINVAL;
+	}
+	if (blkid_get_cache(&cache, "/dev/null") < 0 || blkid_probe_all(cache) < 0) {
+		blkid_put_cache(cache);
+		free(name);
+		free(value);
+		return -EIO;
+	}
+	it = blkid_dev_iterate_begin(cache);
+	blkid_dev_set_search(it, name, value);
+	while (blkid_dev_next(it, &dev) == 0) {
+		dev = blkid_verify(cache, dev);
+		if (!dev)
+			continue;
+		if (matches++ == 0)
+			snprintf(ret_dev, size, "%s", blkid_dev_devname(dev));
+		else
+			snprintf(others + strlen(others), sizeof(others) - strlen(others), ", %s",
+				 blkid_dev_devname(dev));
+	}
+	blkid_dev_iterate_end(it);
+	blkid_put_cache(cache);
+	free(name);
+	free(value);
+	if (matches > 1) {
+		log_failure("sl.boot", "%s matches %d partitions (%s%s): refusing to guess; give each "
+			    "boot partition a unique label or use UUID=/PARTUUID=", spec, matches,
+			    ret_dev, others);
+		return -ENOTUNIQ;
+	}
+	return matches ? 0 : -ENOENT;
+}
+
 /* LABEL=, UUID=, PARTUUID= through libblkid; a /dev/ path as is. */
 static int resolve(const char *spec, char *ret_dev, size_t size)
 {
-	char *dev;
-
 	if (strncmp(spec, "/dev/", 5) == 0) {
 		if (access(spec, F_OK) < 0)
 			return -errno;
 		snprintf(ret_dev, size, "%s", spec);
 		return 0;
 	}
-	dev = blkid_evaluate_tag(spec, NULL, NULL);
-	if (!dev)
-		return -ENOENT;
-	snprintf(ret_dev, size, "%s", dev);
-	free(dev);
-	return 0;
+	return resolve_tag(spec, ret_dev, size);
 }
 
 static long now_ms(void)
@@ -128,6 +171,8 @@ int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
 	for (;;) {
 		if (opts->boot[0]) {
 			r = resolve(opts->boot, ret_dev, dev_size);
+			if (r == -ENOTUNIQ)
+				return r;
 			if (r == 0) {
 				r = try_mount(ret_dev);
 				if (r < 0) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eventlog.h"
@@ -24,31 +25,87 @@ static unsigned allow_list_banks(const struct policy_allow_list *l)
 	return banks;
 }
 
+/* MemAvailable from /proc/meminfo, in bytes. */
+static int memory_available(unsigned long long *ret)
+{
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+	int r = -ENODATA;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		static const char key[] = "MemAvailable:";
+		char *end;
+
+		if (strncmp(line, key, sizeof(key) - 1) != 0)
+			continue;
+		errno = 0;
+		*ret = strtoull(line + sizeof(key) - 1, &end, 10);
+		if (errno == 0 && end != line + sizeof(key) - 1 && strcmp(end, " kB\n") == 0) {
+			*ret *= 1024;
+			r = 0;
+		}
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+/* Loading an object costs about three times its size at once: the memfd, kexec_file_load's
+ * read of it, and the segment it is copied into (the first two of what is already loaded are
+ * still ahead). An object that cannot fit is refused here, before reading: running out of
+ * memory later would make the kernel kill PID 1, a panic instead of a one-line refusal. */
+#define MEMORY_MARGIN (16ull << 20)
+static int memory_check(int src, unsigned long long loaded, const char *path, char *why,
+			size_t why_size)
+{
+	unsigned long long avail = 0, need;
+	struct stat st;
+	int r;
+
+	if (fstat(src, &st) < 0)
+		return -errno;
+	r = memory_available(&avail);
+	if (r < 0) {
+		snprintf(why, why_size, "%s: cannot read MemAvailable in /proc/meminfo: %s", path,
+			 strerror(-r));
+		return -E2BIG;
+	}
+	need = 3ull * (unsigned long long)st.st_size + 2ull * loaded + MEMORY_MARGIN;
+	if (need <= avail)
+		return 0;
+	snprintf(why, why_size, "%s: %llu MiB does not fit in memory: loading it needs about %llu "
+		 "MiB, %llu MiB are available", path, (unsigned long long)st.st_size >> 20,
+		 need >> 20, avail >> 20);
+	return -E2BIG;
+}
+
 /* Copies one object into memfd fd while hashing it: the bytes hashed are the bytes booted. */
 static int read_object(int root_fd, const char *path, unsigned banks, int fd,
-		       struct digest_set *ret, unsigned long long *ret_size, char *why,
-		       size_t why_size)
+		       unsigned long long loaded, struct digest_set *ret,
+		       unsigned long long *ret_size, char *why, size_t why_size)
 {
 	uint64_t size = 0;
 	int src = measure_open_beneath(root_fd, path), r;
 
 	if (src < 0) {
-		snprintf(why, why_size, "%s: %s", path,
-			 src == -EXDEV ? "escapes the boot partition" :
-			 src == -ELOOP ? "is a symbolic link (refused)" :
-			 src == -EINVAL ? "is not a regular file" : strerror(-src));
+		snprintf(why, why_size, "%s: %s", path, measure_object_error(src));
 		return src;
 	}
-	r = measure_stream(src, banks, MEASURE_MAX_OBJECT, kexec_memfd_append, &fd, ret, &size);
+	r = memory_check(src, loaded, path, why, why_size);
+	if (r == 0)
+		r = measure_stream(src, banks, MEASURE_MAX_OBJECT, kexec_memfd_append, &fd, ret,
+				   &size);
 	close(src);
+	if (r == 0 && size == 0)
+		r = -ENODATA;
 	if (r < 0) {
-		snprintf(why, why_size, "%s: %s", path,
-			 r == -EFBIG ? "larger than the 2 GiB limit" :
-			 r == -ENOSPC || r == -ENOMEM ? "does not fit in memory" : strerror(-r));
+		if (r != -E2BIG)
+			snprintf(why, why_size, "%s: %s", path, measure_object_error(r));
 		return r;
 	}
-	if (ret_size)
-		*ret_size += size;
+	*ret_size += size;
 	return 0;
 }
 
@@ -90,8 +147,8 @@ int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struc
 	int r;
 
 	r = kexec_memfd_new("sll-kernel", &l.kernel_fd);
-	if (r < 0 || (r = read_object(root_fd, e->kernel, hash_banks, l.kernel_fd, &l.kernel,
-				      NULL, why, why_size)) < 0 ||
+	if (r < 0 || (r = read_object(root_fd, e->kernel, hash_banks, l.kernel_fd, 0, &l.kernel,
+				      &l.kernel_size, why, why_size)) < 0 ||
 	    (r = check_allowed(e, &e->allow_kernel, &l.kernel, "kernel", e->kernel, why,
 			       why_size)) < 0 ||
 	    (r = kexec_memfd_seal(l.kernel_fd)) < 0)
@@ -101,8 +158,9 @@ int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struc
 		goto fail;
 	for (size_t i = 0; i < e->initrd_count; i++)
 		if ((r = pad_initrd(&l, why, why_size)) < 0 ||
-		    (r = read_object(root_fd, e->initrds[i], hash_banks, l.initrd_fd, &l.initrds[i],
-				     &l.initrd_size, why, why_size)) < 0 ||
+		    (r = read_object(root_fd, e->initrds[i], hash_banks, l.initrd_fd,
+				     l.kernel_size + l.initrd_size, &l.initrds[i], &l.initrd_size, why,
+				     why_size)) < 0 ||
 		    (r = check_allowed(e, &e->allow_initrd, &l.initrds[i], "initrd", e->initrds[i],
 				       why, why_size)) < 0)
 			goto fail;

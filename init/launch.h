@@ -11,6 +11,7 @@
 struct launch {
 	int kernel_fd;
 	int initrd_fd; /* -1 without initrds */
+	unsigned long long kernel_size;
 	unsigned long long initrd_size;
 	struct digest_set kernel;
 	struct digest_set initrds[POLICY_MAX_INITRDS];

@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "power.h"
 #include "recorder.h"
+#include "rollback.h"
 #include "signature.h"
 #include "tpm.h"
 
@@ -124,6 +125,10 @@ static void start(struct slinit *s)
 		halt(s);
 	}
 	log_set_debug(s->opts.debug);
+	/* tpm2-tss logs its own errors to the console; slinit reports each failure in one line
+	 * of its own, so the library speaks only with sl.debug. */
+	if (!s->opts.debug)
+		setenv("TSS2_LOG", "all+none", 1);
 	log_info("Secure Launch init, PID %d", (int)getpid());
 	step_done(s, "start");
 }
@@ -315,6 +320,26 @@ static void load_policy(struct slinit *s)
 	step_done(s, "policy");
 }
 
+/* An older policy is refused before anything it says is acted on: halt, not its recovery
+ * entry, which would be the old entry the floor exists to keep out. */
+static void check_rollback(struct slinit *s)
+{
+	char why[256];
+	uint64_t floor;
+
+	if (!s->policy.rollback_nv_index)
+		return;
+	if (rollback_check(s->rec.tpm, s->policy.rollback_nv_index, s->policy.serial, &floor, why,
+			   sizeof(why)) < 0) {
+		log_failure(s->opts.policy, "/anti_rollback: %s", why);
+		halt(s);
+	}
+	log_info("anti-rollback: serial %lld >= floor %llu in TPM NV index 0x%08x",
+		 (long long)s->policy.serial, (unsigned long long)floor,
+		 (unsigned)s->policy.rollback_nv_index);
+	step_done(s, "anti-rollback");
+}
+
 static void run_collectors(struct slinit *s)
 {
 	/* Collectors come with their own module; refusing beats skipping silently. */
@@ -376,8 +401,10 @@ static void launch(struct slinit *s)
 		}
 		launch_close(&l); /* its memfds would crowd out the next entry or the recovery */
 		if (s->rec.events.count != measured || s->opts.entry[0]) {
-			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
-			log_failure(e->name, "%s", why);
+			/* Failed after measuring (kexec, TPM), or the one entry asked for. A TPM
+			 * failure has been reported already, in its own one line. */
+			if (!s->rec.failed)
+				log_failure(e->name, "%s", why);
 			fail(s, e->name);
 		}
 		log_info("entry \"%s\" refused: %s; trying the next one", e->name, why);
@@ -400,6 +427,7 @@ int main(void)
 	mount_boot(&s);
 	load_policy_key(&s);
 	load_policy(&s);
+	check_rollback(&s);
 	run_collectors(&s);
 	launch(&s);
 

@@ -58,7 +58,7 @@ static int set_option(struct sl_options *o, const struct option_def *def, const 
 				 def->size - 1);
 			return -EINVAL;
 		}
-		strcpy(field, value);
+		memcpy(field, value, strlen(value) + 1); /* length checked just above */
 		return 0;
 	}
 	return -EINVAL;

@@ -26,8 +26,13 @@ static const char *const tpm_devices[] = { "/dev/tpmrm0", "/dev/tpm0" };
 static int tpm_fail(struct tpm *tpm, const char *call, TSS2_RC rc)
 {
 	tpm->last_rc = rc;
-	snprintf(tpm->last_error, sizeof(tpm->last_error), "%s: %s (0x%x)", call,
-		 Tss2_RC_Decode(rc), rc);
+	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
+		snprintf(tpm->last_error, sizeof(tpm->last_error), "%s: %s (0x%x)", call,
+			 Tss2_RC_Decode(rc), rc);
+	else /* the TSS, not the TPM: no (valid) answer came back */
+		snprintf(tpm->last_error, sizeof(tpm->last_error),
+			 "%s: no valid answer from the TPM, the device failed or vanished (%s, 0x%x)",
+			 call, Tss2_RC_Decode(rc), rc);
 	return -EIO;
 }
 
@@ -200,5 +205,60 @@ int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *diges
 	rc = Tss2_Sys_PCR_Extend(tpm->sys, pcr, &auth, &values, &auth_rsp);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(tpm, "TPM2_PCR_Extend", rc);
+	return 0;
+}
+
+/* A format-1 response code naming a handle: the index does not exist. */
+static bool tpm_rc_is_handle(TSS2_RC rc)
+{
+	return (rc & TPM2_RC_FMT1) && (rc & 0x3f) == (TPM2_RC_HANDLE & 0x3f);
+}
+
+int tpm_nv_read_public(struct tpm *tpm, uint32_t index, uint32_t *ret_attributes,
+		       uint16_t *ret_size)
+{
+	TPM2B_NV_PUBLIC pub = { 0 };
+	TPM2B_NAME name = { .size = sizeof(name.name) };
+	TSS2_RC rc;
+
+	tpm->commands++;
+	rc = Tss2_Sys_NV_ReadPublic(tpm->sys, index, NULL, &pub, &name, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_fail(tpm, "TPM2_NV_ReadPublic", rc);
+		return tpm_rc_is_handle(rc) ? -ENOENT : -EIO;
+	}
+	if (pub.nvPublic.nvIndex != index) {
+		snprintf(tpm->last_error, sizeof(tpm->last_error),
+			 "TPM2_NV_ReadPublic: answered for index 0x%08x", pub.nvPublic.nvIndex);
+		return -EIO;
+	}
+	*ret_attributes = pub.nvPublic.attributes;
+	*ret_size = pub.nvPublic.dataSize;
+	return 0;
+}
+
+int tpm_nv_read(struct tpm *tpm, uint32_t index, uint8_t *buf, uint16_t size)
+{
+	/* Authorised by the index itself with an empty password (TPMA_NV_AUTHREAD). */
+	TSS2L_SYS_AUTH_COMMAND auth = {
+		.count = 1,
+		.auths = { { .sessionHandle = TPM2_RH_PW } },
+	};
+	TSS2L_SYS_AUTH_RESPONSE auth_rsp = { 0 };
+	TPM2B_MAX_NV_BUFFER data = { 0 };
+	TSS2_RC rc;
+
+	if (size > sizeof(data.buffer))
+		return -EINVAL;
+	tpm->commands++;
+	rc = Tss2_Sys_NV_Read(tpm->sys, index, index, &auth, size, 0, &data, &auth_rsp);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, "TPM2_NV_Read", rc);
+	if (data.size != size) {
+		snprintf(tpm->last_error, sizeof(tpm->last_error),
+			 "TPM2_NV_Read: %u bytes returned, %u asked for", data.size, size);
+		return -EIO;
+	}
+	memcpy(buf, data.buffer, size);
 	return 0;
 }

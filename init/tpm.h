@@ -26,3 +26,9 @@ unsigned tpm_command_count(const struct tpm *tpm);
 
 /* One TPM2_PCR_Extend carrying a digest for every bank in digests->banks. */
 int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *digests);
+
+/* The attributes (TPMA_NV_*) and data size of an NV index; -ENOENT if it is not defined. */
+int tpm_nv_read_public(struct tpm *tpm, uint32_t index, uint32_t *ret_attributes,
+		       uint16_t *ret_size);
+/* Reads the first size bytes of an NV index, authorised by the index's empty password. */
+int tpm_nv_read(struct tpm *tpm, uint32_t index, uint8_t *buf, uint16_t size);

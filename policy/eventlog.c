@@ -600,7 +600,7 @@ static size_t text_piece(const uint8_t *data, size_t len, size_t i, char piece[5
 
 	if (n == 1 && data[i] == '\\') {
 		*ret_n = 1;
-		memcpy(piece, "\\\\", 2);
+		piece[0] = piece[1] = '\\';
 		return 2;
 	}
 	if (n > 0) {

@@ -145,6 +145,36 @@ int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t 
 	return r;
 }
 
+const char *measure_object_error(int r)
+{
+	switch (r) {
+	case -EXDEV:
+		return "escapes the boot partition";
+	case -ELOOP:
+		return "is a symbolic link (refused)";
+	case -EINVAL:
+		return "is not a regular file";
+	case -EFBIG:
+		return "larger than the 2 GiB limit";
+	case -ENODATA:
+		return "is empty (0 bytes: a truncated copy?)";
+	case -ENOSPC:
+	case -ENOMEM:
+		return "does not fit in memory";
+	default:
+		return strerror(-r);
+	}
+}
+
+int measure_object_digest(int root_fd, const char *path, unsigned banks,
+			  struct digest_set *ret_digests)
+{
+	uint64_t size = 0;
+	int r = measure_file_digest(root_fd, path, banks, MEASURE_MAX_OBJECT, ret_digests, &size);
+
+	return r < 0 ? r : size == 0 ? -ENODATA : 0;
+}
+
 int measure_predict_entry(struct event_list *events, unsigned banks, int root_fd,
 			  const uint8_t *policy_buf, size_t policy_len, const char *policy_path,
 			  const struct policy_entry *entry)
@@ -155,12 +185,12 @@ int measure_predict_entry(struct event_list *events, unsigned banks, int root_fd
 	r = measure_policy(events, banks, policy_buf, policy_len, policy_path);
 	if (r < 0)
 		return r;
-	r = measure_file_digest(root_fd, entry->kernel, banks, MEASURE_MAX_OBJECT, &d, NULL);
+	r = measure_object_digest(root_fd, entry->kernel, banks, &d);
 	if (r < 0)
 		return r;
 	r = measure_object(events, "kernel", entry->kernel, &d);
 	for (size_t i = 0; r >= 0 && i < entry->initrd_count; i++) {
-		r = measure_file_digest(root_fd, entry->initrds[i], banks, MEASURE_MAX_OBJECT, &d, NULL);
+		r = measure_object_digest(root_fd, entry->initrds[i], banks, &d);
 		if (r >= 0)
 			r = measure_object(events, "initrd", entry->initrds[i], &d);
 	}

@@ -46,6 +46,13 @@ int measure_stream(int fd, unsigned banks, uint64_t max_size, measure_sink_fn si
 /* measure_open_beneath + measure_stream without a sink. */
 int measure_file_digest(int root_fd, const char *path, unsigned banks, uint64_t max_size,
 			struct digest_set *ret_digests, uint64_t *ret_size);
+/* Why opening or hashing an object on the boot partition failed, for a one-line refusal. */
+const char *measure_object_error(int r);
+
+/* A kernel or initrd: measure_file_digest capped at MEASURE_MAX_OBJECT, and -ENODATA for an
+ * empty file (a truncated write, never a bootable object): slinit and predict agree. */
+int measure_object_digest(int root_fd, const char *path, unsigned banks,
+			  struct digest_set *ret_digests);
 
 /* The whole PCR 21/22 sequence of a launch of entry, hashing its files under root_fd:
  * policy, kernel, initrds, cmdline, separator. Collectors come with their own module. */

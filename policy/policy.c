@@ -53,7 +53,7 @@ static void child_path(char *out, size_t size, const char *parent, const char *k
 			out[n++] = '~';
 			out[n++] = c == '~' ? '0' : '1';
 		} else {
-			out[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+			out[n++] = (char)((c < 0x20 || c == 0x7f) ? '?' : c);
 		}
 	}
 	out[n < size ? n : size - 1] = '\0';
@@ -489,10 +489,38 @@ static bool parse_eventlog(json_object *obj, const char *path, struct policy *po
 	return pol->eventlog_path != NULL;
 }
 
+/* "anti_rollback": {"nv_index": "0x01XXXXXX"}: a TPM NV index handle (TPM_HT_NV_INDEX). */
+static bool parse_anti_rollback(json_object *obj, const char *path, struct policy *pol,
+				struct policy_errors *errs)
+{
+	static const char *const keys[] = { "nv_index", NULL };
+	json_object *v;
+	char p[128], *s;
+	bool ok = true;
+
+	if (!expect_type(obj, json_type_object, path, "an object", errs) ||
+	    !check_keys(obj, path, keys, keys, errs))
+		return false;
+	json_object_object_get_ex(obj, "nv_index", &v);
+	child_path(p, sizeof(p), path, "nv_index");
+	s = get_string(v, p, 16, errs);
+	if (!s)
+		return false;
+	if (strlen(s) != 10 || strncmp(s, "0x01", 4) != 0 || strspn(s + 2, "0123456789abcdefABCDEF") != 8) {
+		add_error(errs, p, "must be a TPM NV index handle written 0x01XXXXXX (8 hex digits)");
+		ok = false;
+	} else {
+		pol->rollback_nv_index = (uint32_t)strtoul(s + 2, NULL, 16);
+	}
+	free(s);
+	return ok;
+}
+
 static bool parse_top(json_object *root, struct policy *pol, struct policy_errors *errs)
 {
 	static const char *const keys[] = { "schema", "serial", "require_drtm", "on_failure",
-					    "recovery", "collectors", "entries", "eventlog", NULL };
+					    "recovery", "collectors", "entries", "eventlog",
+					    "anti_rollback", NULL };
 	static const char *const required[] = { "schema", "serial", "entries", NULL };
 	json_object *v;
 	bool ok;
@@ -558,6 +586,8 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 	}
 	if (json_object_object_get_ex(root, "eventlog", &v))
 		ok &= parse_eventlog(v, "/eventlog", pol, errs);
+	if (json_object_object_get_ex(root, "anti_rollback", &v))
+		ok &= parse_anti_rollback(v, "/anti_rollback", pol, errs);
 	return ok;
 }
 

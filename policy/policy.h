@@ -59,6 +59,8 @@ struct policy {
 	struct policy_entry *entries;
 	size_t entry_count;
 	char *eventlog_path; /* NULL: no copy of the log on /boot */
+	/* TPM NV index holding the lowest acceptable serial; 0: no anti-rollback check. */
+	uint32_t rollback_nv_index;
 };
 
 /* One refusal: where (a JSON pointer, or a line and column for syntax errors) and why. */

@@ -48,9 +48,12 @@ struct verify_ctx {
 	struct pcr_values expected;
 };
 
+/* alg is the name of the declared variable: it cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define FOR_EACH_BANK(alg, banks)                                                   \
 	for (enum hash_alg alg = HASH_SHA1; alg < HASH_ALG_COUNT; alg++)            \
 		if ((banks) & HASH_BANK(alg))
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static int hex_value(char c)
 {

@@ -21,8 +21,10 @@ int policy_pubkey_load(const char *pem_path, uint8_t ret_key[POLICY_KEY_SIZE])
 	int ok;
 
 	if (!f) {
-		fprintf(stderr, "slpolicy: %s: %s\n", pem_path, strerror(errno));
-		return -errno;
+		int e = errno ? errno : EIO;
+
+		fprintf(stderr, "slpolicy: %s: %s\n", pem_path, strerror(e));
+		return -e;
 	}
 	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
@@ -133,7 +135,7 @@ int cmd_sign(int argc, char **argv)
 int cmd_verify(int argc, char **argv)
 {
 	char sig_path[4200];
-	const char *pub, *policy;
+	const char *pub = NULL, *policy = NULL;
 	uint8_t key[POLICY_KEY_SIZE], *buf, *sig;
 	size_t len, sig_len;
 	int r = parse_key_args(argc, argv, "pubkey", &pub, &policy, sig_path, sizeof(sig_path));

@@ -177,10 +177,10 @@ static json_object *digest_array(unsigned banks, const struct digest_set *d)
 
 static int hash_for_new(int root_fd, const char *path, unsigned banks, struct digest_set *d)
 {
-	int r = measure_file_digest(root_fd, path, banks, UINT64_MAX, d, NULL);
+	int r = measure_object_digest(root_fd, path, banks, d);
 
 	if (r < 0)
-		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, strerror(-r));
+		fprintf(stderr, "slpolicy: %s (under --root): %s\n", path, measure_object_error(r));
 	return r;
 }
 
@@ -287,22 +287,13 @@ out:
 /* --pcr sha256:12=<hex>: the current value of a PCR the no-DRTM mapping extends. */
 static int parse_pcr_value(const char *arg, struct pcr_state *start, unsigned *given)
 {
-	char alg_name[8];
-	const char *colon = strchr(arg, ':'), *eq = strchr(arg, '=');
+	uint8_t v[HASH_MAX_SIZE];
+	const char *reason;
 	enum hash_alg alg;
 	unsigned pcr;
-	uint8_t v[HASH_MAX_SIZE];
 
-	if (!colon || !eq || colon > eq || (size_t)(colon - arg) >= sizeof(alg_name))
+	if (parse_pcr_assignment(arg, &alg, &pcr, v, &reason) < 0)
 		return -EINVAL;
-	memcpy(alg_name, arg, (size_t)(colon - arg));
-	alg_name[colon - arg] = '\0';
-	if (hash_alg_from_name(alg_name, &alg) < 0 || sscanf(colon + 1, "%u=", &pcr) != 1 ||
-	    pcr >= PCR_COUNT || strlen(eq + 1) != 2 * hash_alg_size(alg))
-		return -EINVAL;
-	for (size_t i = 0; i < hash_alg_size(alg); i++)
-		if (sscanf(eq + 1 + 2 * i, "%2hhx", &v[i]) != 1)
-			return -EINVAL;
 	pcr_state_set(start, alg, pcr, v);
 	given[alg] |= 1u << pcr;
 	return 0;
@@ -392,7 +383,8 @@ static int cmd_predict(int argc, char **argv)
 	}
 	if (!root || optind != argc - 1)
 		return usage_error("predict needs POLICY and --root DIR%s", "");
-	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "tpm2"))
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
+	    strcmp(format, "tpm2") != 0)
 		return usage_error("unknown --format %s (text, json, tpm2)", format);
 	if (!banks)
 		banks = HASH_BANK(HASH_SHA256);
@@ -436,7 +428,7 @@ static int cmd_predict(int argc, char **argv)
 	close(root_fd);
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: entry \"%s\": cannot hash its files under %s: %s\n",
-			entry->name, root, strerror(-r));
+			entry->name, root, measure_object_error(r));
 		goto out_events;
 	}
 

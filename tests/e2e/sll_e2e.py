@@ -2,11 +2,14 @@
 disk, a boot of build/sll.efi under QEMU + swtpm (simulated DRTM), the runtime OS's report,
 and PCR values computed here with hashlib, independently of the C code."""
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
@@ -96,9 +99,18 @@ class Stage:
         out = subprocess.run(args, check=True, capture_output=True).stdout
         return {alg: {int(k): v for k, v in pcrs.items()} for alg, pcrs in json.loads(out).items()}
 
-    def disk(self, image_path, label="SLBOOT"):
+    def disk(self, image_path, label="SLBOOT", size_mb=64, fs="vfat", symlinks=(),
+             esp_files=(), fat32=False):
+        """symlinks: (path, target) pairs, ext4 only. esp_files: (file, path) pairs for the
+        EFI system partition: the same FAT partition, or with fs="ext4" an ESP of its own."""
         args = [os.path.join(ROOT, "tests", "e2e", "make-boot-disk.sh"), image_path,
-                "--label", label]
+                "--label", label, "--size-mb", str(size_mb), "--fs", fs]
+        for path, target in symlinks:
+            args += ["--symlink", f"{path}={target}"]
+        for src, dest in esp_files:
+            args += ["--esp-file", f"{src}={dest}"]
+        if fat32:
+            args += ["--fat32"]
         args += [f"{self.dir}{p}={p}" for p in sorted(self.files)]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
         return image_path
@@ -129,18 +141,81 @@ class Boot:
 
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
-         timeout=180, image=IMAGE):
+         timeout=180, image=IMAGE, tpm_state=None, drives=(), harness_args=(), qemu_args=(),
+         uefi=False):
+    """uefi: OVMF boots the disk's EFI/BOOT/BOOTX64.EFI (which must be image) with the
+    image's built-in command line only; otherwise QEMU's -kernel with append."""
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
-            "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout),
-            "--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
+            "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout)]
+    if uefi:
+        args += ["--uefi"]
+    else:
+        args += ["--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
     if disk:
         args += ["--drive", disk]
     if not tpm:
         args += ["--no-tpm"]
     if not drtm:
         args += ["--no-drtm"]
+    if tpm_state:
+        args += ["--tpm-state", tpm_state]
+    for d in drives:
+        args += ["--drive", d]
+    args += list(harness_args)
+    if qemu_args:
+        args += ["--", *qemu_args]
     r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return Boot(log_path, r.returncode)
+
+
+def _free_port_pair():
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+        if port < 65000:
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                    return port
+                except OSError:
+                    continue
+    raise RuntimeError("no free port pair")
+
+
+@contextlib.contextmanager
+def host_tpm(state, banks=("sha1", "sha256")):
+    """The swtpm state a later boot(tpm_state=state) uses, served to tpm2-tools on the host
+    (what an admin does on the machine before it boots). Yields a function running one
+    tpm2-tools command; the state is saved when the block ends."""
+    os.makedirs(state, exist_ok=True)
+    if not os.path.exists(os.path.join(state, "tpm2-00.permall")):
+        subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks",
+                        ",".join(banks)], capture_output=True, check=True)
+    port = _free_port_pair()
+    swtpm = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
+                              "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
+                              "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1",
+                              "--flags", "not-need-init,startup-clear"])
+    env = dict(os.environ, TPM2TOOLS_TCTI=f"swtpm:host=127.0.0.1,port={port}")
+
+    def tpm2(*args, check=True, stdin=None):
+        return subprocess.run([f"tpm2_{args[0]}", *args[1:]], env=env, check=check,
+                              capture_output=True, input=stdin)
+    try:
+        for _ in range(100):
+            if tpm2("getcap", "properties-fixed", check=False).returncode == 0:
+                break
+            time.sleep(0.05)
+        yield tpm2
+    finally:
+        subprocess.run(["swtpm_ioctl", "--tcp", f"127.0.0.1:{port + 1}", "-s"],
+                       capture_output=True)
+        try:
+            swtpm.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            swtpm.kill()
+            swtpm.wait()
 
 
 class Checks:

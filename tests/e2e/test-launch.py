@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """e2e: sll.efi under QEMU + swtpm with a simulated DRTM launch, a boot disk holding a policy,
 Debian's kernel and a test initrd. Good paths kexec into the runtime OS, whose PCRs must equal
-both `slpolicy predict` and the values computed here with hashlib; tamper cases must refuse
-with the right one-line reason and never kexec."""
+both `slpolicy predict` and the values computed here with hashlib. The refusals are the tamper
+and fault matrix, tests/e2e/test-tamper.py."""
 import gzip
 import hashlib
 import json
@@ -33,8 +33,8 @@ def stage_good(tmp, kernel, initrd, cmdline=CMDLINE, allow=True):
     return s, policy
 
 
-def run(name, stage, append="", **kw):
-    disk = stage.disk(os.path.join(os.path.dirname(stage.dir), "disk.img"))
+def run(name, stage, append="", fs="vfat", **kw):
+    disk = stage.disk(os.path.join(os.path.dirname(stage.dir), "disk.img"), fs=fs)
     log = os.path.join(LOGS, name + ".log")
     b = boot(log, disk=disk, banks=BANKS, append=append, **kw)
     b.disk = disk
@@ -104,14 +104,6 @@ def write_pcrs_file(name, b):
     return path
 
 
-def check_refused(name, b, pattern):
-    line = b.failed_line()
-    t.check(line is not None and re.fullmatch(pattern, line) is not None,
-            f"{name}: refused with: {line}")
-    t.check(not b.kexeced, f"{name}: nothing kexeced")
-    t.check(b.returncode == 0, f"{name}: powered off (halt), QEMU exit {b.returncode}")
-
-
 def main():
     os.makedirs(LOGS, exist_ok=True)
     kernel, initrd = build_runtime()
@@ -120,6 +112,15 @@ def main():
         s, policy = stage_good(tmp, kernel, initrd)
         pb = s.put_policy(policy)
         check_launched("verified", run("verified", s), s, pb, [kernel, initrd], CMDLINE)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # A separate ext4 /boot, named by its label.
+        s, policy = stage_good(tmp, kernel, initrd)
+        pb = s.put_policy(policy)
+        b = run("ext4-by-label", s, append="sl.boot=LABEL=SLBOOT", fs="ext4")
+        check_launched("ext4-by-label", b, s, pb, [kernel, initrd], CMDLINE)
+        t.check(re.search(r"^slinit: boot partition /dev/vda1 mounted read-only$", b.log, re.M)
+                is not None, "ext4-by-label: LABEL=SLBOOT resolved to /dev/vda1")
 
     with tempfile.TemporaryDirectory() as tmp:
         cmd = CMDLINE + " measured=1"
@@ -241,85 +242,7 @@ def main():
                 "changed-cmdline: eventlog --verify against the old prediction names PCR 22 "
                 "and lists its events, the cmdline among them")
 
-    tamper_cases(kernel, initrd)
     return t.summary()
-
-
-def tamper_cases(kernel, initrd):
-    digest = r"sha256:[0-9a-f]{16}\.\.\."
-    cases = [
-        # name, mutate(stage, policy) -> policy bytes or None to keep, append, expected line
-        ("kernel-one-byte", lambda s, p: s.put("/vmlinuz", kernel[:-1] + bytes([kernel[-1] ^ 1])),
-         "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
-        ("initrd-changed", lambda s, p: s.put("/initrd.img", initrd + b"\0"),
-         "", rf"slinit: FAILED: debian: initrd /initrd\.img: digest {digest} is not in allow\.initrd"),
-        ("allow-wrong-digest",
-         lambda s, p: p["entries"][0]["allow"].update(kernel=["sha256:" + "ab" * 32]),
-         "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
-        ("policy-not-json", lambda s, p: b"this is not json\n",
-         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column 2: boolean expected "
-             r"\(run slpolicy check for all errors\)"),
-        ("kernel-missing", lambda s, p: p["entries"][0].update(kernel="/vmlinuz-gone"),
-         "", r"slinit: FAILED: debian: /vmlinuz-gone: No such file or directory"),
-        ("kernel-not-bzimage",
-         lambda s, p: (s.put("/not-a-kernel", os.urandom(65536)),
-                       p["entries"][0].update(kernel="/not-a-kernel"),
-                       p["entries"][0].pop("allow")),
-         "", r"slinit: FAILED: debian: kexec_file_load: not a kernel image the SL kernel can "
-             r"kexec \(not a bzImage\?\)"),
-        ("symlink-escape", None, "", None),
-        ("policy-2MiB", lambda s, p: b"{" + b" " * (2 << 20) + b"}",
-         "", r"slinit: FAILED: /slaunch/policy\.json: larger than the 1048576-byte limit"),
-        ("policy-deeply-nested", lambda s, p: b'{"schema": 1, "x": ' + b"[" * 40 + b"]" * 40 + b"}",
-         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column \d+: nesting too deep "
-             r"\(run slpolicy check for all errors\)"),
-        ("policy-duplicate-key",
-         lambda s, p: json.dumps(p).replace('"serial": 1', '"serial": 1, "serial": 0', 1).encode(),
-         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column \d+: duplicate object key "
-             r"\(or a key containing \\u0000\) \(run slpolicy check for all errors\)"),
-        ("policy-not-utf8",
-         lambda s, p: json.dumps(p).encode().replace(b"sll.test=1", b"sll.test=\xff", 1),
-         "", r"slinit: FAILED: /slaunch/policy\.json: line 1, column \d+: invalid utf-8 string "
-             r"\(run slpolicy check for all errors\)"),
-        ("path-with-nul", lambda s, p: p["entries"][0].update(kernel="/vmlinuz\u0000.sig"),
-         "", r"slinit: FAILED: /slaunch/policy\.json: /entries/0/kernel: contains a NUL "
-             r"character \(run slpolicy check for all errors\)"),
-        ("path-dotdot-escape", lambda s, p: p["entries"][0].update(kernel="/../../etc/passwd"),
-         "", r"slinit: FAILED: /slaunch/policy\.json: /entries/0/kernel: path must not contain "
-             r"\"\.\" or \"\.\.\" components \(run slpolicy check for all errors\)"),
-        ("initrd-listed-twice",
-         lambda s, p: p["entries"][0].update(initrd=["/initrd.img", "/initrd.img"]),
-         "", r"slinit: FAILED: /slaunch/policy\.json: /entries/0/initrd/1: initrd "
-             r"\"/initrd\.img\" is listed twice \(run slpolicy check for all errors\)"),
-        ("kernel-truncated", lambda s, p: s.put("/vmlinuz", kernel[: len(kernel) // 2]),
-         "", rf"slinit: FAILED: debian: kernel /vmlinuz: digest {digest} is not in allow\.kernel"),
-        ("boot-device-never-appears", lambda s, p: None, "sl.boot=/dev/vdz1 sl.boot_timeout=1",
-         r"slinit: FAILED: sl\.boot: /dev/vdz1 did not appear within 1 s"),
-        ("policy-missing", lambda s, p: "remove-policy",
-         "sl.boot_timeout=1", r"slinit: FAILED: boot partition: no vfat/ext4 partition holding "
-                              r"/slaunch/policy\.json appeared within 1 s"),
-        ("unknown-sl-option", lambda s, p: None, "sl.polcy=/x",
-         r"slinit: FAILED: kernel command line: unknown option sl\.polcy \(known: .*\)"),
-        ("no-tpm", lambda s, p: None, "",
-         r"slinit: FAILED: TPM: no TPM device \(/dev/tpmrm0, /dev/tpm0\): No such device"),
-        ("require-drtm-without-drtm", lambda s, p: None, "",
-         r"slinit: FAILED: policy: require_drtm is true but this is not a dynamic launch"),
-    ]
-    for name, mutate, append, pattern in cases:
-        if mutate is None:
-            continue  # symlinks cannot live on FAT; covered by tests/policy/test-predict.py
-        with tempfile.TemporaryDirectory() as tmp:
-            s, policy = stage_good(tmp, kernel, initrd)
-            out = mutate(s, policy)
-            if out == "remove-policy":
-                pass
-            elif isinstance(out, bytes):
-                s.put_policy(out)
-            else:
-                s.put_policy(policy)
-            b = run(name, s, append=append, tpm=(name != "no-tpm"),
-                    drtm=(name != "require-drtm-without-drtm"))
-            check_refused(name, b, pattern)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ usage() {
     cat >&2 <<EOF
 usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
   --kernel IMG       image to boot (bzImage); also measured as the DRTM image
+  --uefi             boot through OVMF (UEFI firmware, fresh variables) from the
+                     disks instead of -kernel: IMG must be what the ESP holds as
+                     EFI/BOOT/BOOTX64.EFI (the DRTM image); --append/--initrd unusable
   --log FILE         serial console log
   --timeout SEC      kill QEMU after SEC seconds, exit 124 (default 120)
   --banks LIST       PCR banks of the fresh TPM (default sha1,sha256)
@@ -24,6 +27,10 @@ usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
   --no-tpm           no TPM at all (no swtpm, no relay)
   --tpm-state DIR    keep the swtpm state in DIR (reused if it holds a TPM 2)
   --relay-log FILE   log the TPM control commands the relay sees
+  --dce-locality N   the relay plays the DCE on the first selection of locality N
+                     (default 2)
+  --kill-tpm-on RE   SIGKILL swtpm once a console line matches the extended regex
+                     RE (fault injection: the TPM vanishes in the middle of a boot)
   --console          also echo the serial console to stdout
 EOF
     exit 2
@@ -36,6 +43,8 @@ relay_py=$here/drtm-relay.py
 
 kernel='' log='' timeout=120 banks=sha1,sha256 append='' have_append=0
 drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 relay_log='' extra=()
+dce_locality=2 kill_tpm_on='' uefi=0
+
 while (($#)); do
     case $1 in
         --kernel) kernel=${2?}; shift 2 ;;
@@ -47,8 +56,11 @@ while (($#)); do
         --drive) drives+=("${2?}"); shift 2 ;;
         --tpm-state) tpm_state=${2?}; shift 2 ;;
         --relay-log) relay_log=${2?}; shift 2 ;;
+        --dce-locality) dce_locality=${2?}; shift 2 ;;
+        --kill-tpm-on) kill_tpm_on=${2?}; shift 2 ;;
         --no-drtm) drtm=0; shift ;;
         --no-tpm) tpm=0; shift ;;
+        --uefi) uefi=1; shift ;;
         --console) console=1; shift ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) usage ;;
@@ -60,12 +72,17 @@ done
 [[ -z $initrd || -f $initrd ]] || die "no such initrd: $initrd"
 for d in "${drives[@]}"; do [[ -f $d ]] || die "no such drive: $d"; done
 [[ $timeout =~ ^[0-9]+$ ]] || die "bad --timeout: $timeout"
+if ((uefi)); then
+    [[ -z $initrd && $have_append == 0 ]] || die "--uefi boots from the disk: no --initrd/--append"
+    ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+    [[ -f $ovmf_code && -f $ovmf_vars ]] || die "OVMF missing (apt package ovmf)"
+fi
 
 # QEMU option values: a literal comma is written as ",,".
 qarg() { printf '%s' "${1//,/,,}"; }
 
 tmp=$(mktemp -d -t boot-qemu.XXXXXX)
-qemu_pid='' relay_pid='' swtpm_pid='' timer_pid=''
+qemu_pid='' relay_pid='' swtpm_pid='' timer_pid='' killer_pid=''
 
 # Both functions run from the EXIT trap.
 # shellcheck disable=SC2317
@@ -86,6 +103,7 @@ cleanup() {
     trap - EXIT INT TERM
     # QEMU first: on exit it sends CMD_SHUTDOWN down the control channel.
     stop "$qemu_pid"; stop "$relay_pid"; stop "$swtpm_pid"; stop "$timer_pid"
+    stop "$killer_pid"
     rm -rf "$tmp"
     exit "$rc"
 }
@@ -111,7 +129,7 @@ if ((tpm)); then
         --log "file=$tmp/swtpm.log" &
     swtpm_pid=$!
     relay_args=(--listen "$tmp/relay.sock" --swtpm-ctrl "$tmp/swtpm-ctrl.sock"
-                --image "$kernel")
+                --image "$kernel" --dce-locality "$dce_locality")
     ((drtm)) || relay_args+=(--no-drtm)
     [[ -z $relay_log ]] || relay_args+=(--log "$relay_log")
     python3 "$relay_py" "${relay_args[@]}" &
@@ -138,8 +156,16 @@ else
     serial=(-chardev "file,id=ser0,path=$(qarg "$log")")
 fi
 qemu=(qemu-system-x86_64 -accel tcg -m 512 -nographic -monitor none -nic none
-      -no-reboot -kernel "$kernel" "${serial[@]}" -serial chardev:ser0
-      "${qemu_tpm[@]}")
+      -no-reboot "${serial[@]}" -serial chardev:ser0 "${qemu_tpm[@]}")
+if ((uefi)); then
+    # q35 as real UEFI machines; a private copy of the variable store, so every boot
+    # starts with no boot entries and takes the removable-media path EFI/BOOT/BOOTX64.EFI.
+    cp "$ovmf_vars" "$tmp/ovmf-vars.fd"
+    qemu+=(-machine q35 -drive "if=pflash,format=raw,unit=0,readonly=on,file=$(qarg "$ovmf_code")"
+           -drive "if=pflash,format=raw,unit=1,file=$(qarg "$tmp/ovmf-vars.fd")")
+else
+    qemu+=(-kernel "$kernel")
+fi
 [[ -z $initrd ]] || qemu+=(-initrd "$initrd")
 ((have_append == 0)) || qemu+=(-append "$append")
 for d in "${drives[@]}"; do
@@ -150,6 +176,13 @@ qemu+=("${extra[@]}")
 : >"$log"
 "${qemu[@]}" </dev/null &
 qemu_pid=$!
+if [[ -n $kill_tpm_on && -n $swtpm_pid ]]; then
+    # Fault injection: poll the console; the exits of swtpm and the relay that follow
+    # are then expected, not harness failures.
+    ( until grep -Eq -- "$kill_tpm_on" "$log" 2>/dev/null; do sleep 0.05; done
+      kill -KILL "$swtpm_pid"; echo "boot-qemu: killed swtpm (fault injection)" >&2 ) &
+    killer_pid=$!
+fi
 sleep "$timeout" &
 timer_pid=$!
 
@@ -176,7 +209,7 @@ while :; do
     else
         name=swtpm swtpm_pid=
     fi
-    if ((st != 0)); then
+    if ((st != 0)) && [[ -z $kill_tpm_on ]]; then
         msg "$name exited with status $st"
         exit 125
     fi

@@ -68,7 +68,7 @@ class RelayError(Exception):
 
 
 class Relay:
-    def __init__(self, image, drtm, once, logf):
+    def __init__(self, image, drtm, once, logf, dce_locality=2):
         # Read the image up front, as QEMU does with -kernel: we measure what
         # was launched, and a missing file fails before the guest even starts.
         self.image = image
@@ -80,6 +80,7 @@ class Relay:
         self.once = once
         self.logf = logf
         self.armed = drtm     # DRTM still to be done (re-armed by CMD_INIT)
+        self.dce_locality = dce_locality
 
     def log(self, msg):
         if self.logf:
@@ -131,7 +132,7 @@ class Relay:
             # A new TPM init (power-on / reset) starts a new boot: the next
             # dynamic launch in it gets measured again.
             self.armed = True
-        if code == CMD_SET_LOCALITY and args[0] == 2 and self.armed:
+        if code == CMD_SET_LOCALITY and args[0] == self.dce_locality and self.armed:
             self.dynamic_launch(tpm)
             self.armed = not self.once
 
@@ -240,6 +241,10 @@ def main():
                     "locality-2 selection after each CMD_INIT (default); "
                     "--no-once: on every switch to locality 2")
     ap.add_argument("--log", help="log every control command to this file")
+    ap.add_argument("--dce-locality", type=int, default=2, choices=(1, 2, 3),
+                    help="play the DCE on the first selection of this locality "
+                    "(default 2; fault tests use 1 to launch a kernel that then "
+                    "talks to the TPM at the wrong locality)")
     args = ap.parse_args()
     # Ctrl-C in a terminal hits the whole harness; just go, no traceback.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -248,7 +253,7 @@ def main():
         ap.error("--image is required unless --no-drtm")
 
     logf = open(args.log, "a") if args.log else None
-    relay = Relay(args.image, args.drtm, args.once, logf)
+    relay = Relay(args.image, args.drtm, args.once, logf, args.dce_locality)
     # Connect to swtpm first: once our socket exists, both ends are ready.
     tpm = connect_swtpm(args.swtpm_ctrl)
     if os.path.exists(args.listen):

@@ -41,7 +41,7 @@ def main():
         boot = os.path.join(tmp, "boot")
         os.makedirs(os.path.join(boot, "slaunch"))
         files = {"/vmlinuz-6.1": os.urandom(300000), "/initrd-a.img": os.urandom(70001),
-                 "/initrd-b.img": b""}
+                 "/initrd-b.img": b"b", "/empty.img": b""}
         for name, data in files.items():
             with open(boot + name, "wb") as f:
                 f.write(data)
@@ -50,6 +50,12 @@ def main():
                   "--initrd", "/initrd-b.img", "--cmdline", cmdline, "--name", "debian",
                   "--bank", "sha256", "--bank", "sha384")
         check(new.returncode == 0, "slpolicy new succeeds")
+        # slinit refuses an empty kernel or initrd (a truncated copy); new and predict too.
+        empty = run("new", "--root", boot, "--kernel", "/vmlinuz-6.1", "--initrd", "/empty.img",
+                    "--cmdline", cmdline)
+        check(empty.returncode != 0 and empty.stderr.decode() ==
+              "slpolicy: /empty.img (under --root): is empty (0 bytes: a truncated copy?)\n",
+              "slpolicy new refuses an empty initrd: " + empty.stderr.decode().strip())
         policy_file = os.path.join(boot, "slaunch", "policy.json")
         with open(policy_file, "wb") as f:
             f.write(new.stdout)

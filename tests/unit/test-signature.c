@@ -26,7 +26,7 @@ static const struct {
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
-		uint8_t pub[POLICY_KEY_SIZE], sig[POLICY_SIGNATURE_SIZE], msg[8];
+		uint8_t pub[POLICY_KEY_SIZE], sig[POLICY_SIGNATURE_SIZE], msg[8] = { 0 };
 		size_t len = strlen(vectors[i].msg) / 2;
 
 		unhex(vectors[i].pub, pub);
