@@ -25,11 +25,12 @@ static double now_s(void)
 static int parse_banks(const char *arg, unsigned *ret_banks)
 {
 	char buf[128], *save = NULL;
+	size_t len = strlen(arg);
 	unsigned banks = 0;
 
-	if (strlen(arg) >= sizeof(buf))
+	if (len >= sizeof(buf))
 		return -EINVAL;
-	strcpy(buf, arg);
+	memcpy(buf, arg, len + 1);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		enum hash_alg alg;
 
@@ -80,8 +81,12 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--memfd") == 0)
 			memfd = 1;
-		else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc)
-			repeat = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+			char *end;
+			long n = strtol(argv[++i], &end, 10);
+
+			repeat = *end || n < 1 || n > 1000 ? 0 : (int)n;
+		}
 		else
 			break;
 	}
