@@ -31,8 +31,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 # json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
 HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
-.PHONY: all image slinit slpolicy demo test unit valgrind lint tidy esp sign clean distclean \
-	reprocheck
+.PHONY: all image slinit slpolicy sll-collect demo test unit valgrind lint tidy esp sign clean \
+	distclean reprocheck
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 all image:
@@ -47,11 +47,21 @@ $(OBJ)/musl/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(MUSL_CFLAGS) -c -o $@ $<
 
+# sll-collect: what an admin runs on the target to capture the collectors' inputs for
+# `slpolicy predict --sys`; static musl like slinit, so it runs from any x86-64 Linux.
+SLL_COLLECT_SRCS := tools/sll-collect.c init/cpu.c $(CORE_SRCS)
+SLL_COLLECT_OBJS := $(SLL_COLLECT_SRCS:%.c=$(OBJ)/musl/%.o)
+
+sll-collect: $(BUILD)/sll-collect
+
+$(BUILD)/sll-collect: $(SLL_COLLECT_OBJS)
+	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $^ -ljson-c -lhogweed -lnettle
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
 # Pure modules of init/ that unit tests exercise beside the core.
-UNIT_INIT_SRCS := init/options.c
+UNIT_INIT_SRCS := init/options.c init/cpu.c
 HOST_CFLAGS += -Itests/unit
 
 $(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o) \
@@ -118,7 +128,7 @@ demo: all
 	tests/e2e/demo.py
 
 test: all
-	$(MAKE) slpolicy
+	$(MAKE) slpolicy sll-collect
 	tests/run-all.sh
 
 clean:
@@ -136,12 +146,12 @@ reprocheck:
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
 		-Ipolicy -Iinit -Ikexec --suppress=missingIncludeSystem --inline-suppr \
-		--error-exitcode=1 policy init kexec tests/unit tests/fuzz tests/tools tests/bench
+		--error-exitcode=1 policy init kexec tools tests/unit tests/fuzz tests/tools tests/bench
 
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
 
--include $(SLINIT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d) $(SLPOLICY_OBJS:.o=.d)
+-include $(SLINIT_OBJS:.o=.d) $(SLL_COLLECT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d) $(SLPOLICY_OBJS:.o=.d)
 
 # --- fuzz (eventlog) ---
 # libFuzzer targets: each tests/fuzz/fuzz-NAME.c is built with clang against the core and run

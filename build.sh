@@ -54,7 +54,7 @@ APT_PACKAGES=(
 	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
 	python3-jsonschema openssl kexec-tools
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
-	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool
+	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool cpuid
 )
 
 log() { printf 'build: %s\n' "$*" >&2; }

@@ -4,30 +4,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bootdev.h"
 #include "load.h"
 #include "log.h"
+#include "measure.h"
 
 static int open_beneath(int root_fd, const char *path, int flags)
 {
-	struct open_how how = {
-		.flags = (uint64_t)flags | O_CLOEXEC | O_NOFOLLOW,
-		.mode = (flags & O_CREAT) ? 0644 : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd;
-
-	while (*path == '/')
-		path++;
-	fd = (int)syscall(SYS_openat2, root_fd, path[0] ? path : ".", &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
+	return measure_openat_beneath(root_fd, path, flags, 0644);
 }
 
 /* Everything happens relative to the log's directory, opened beneath the root first, so

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bootdev.h"
+#include "collectors.h"
 #include "launch.h"
 #include "load.h"
 #include "log.h"
@@ -342,11 +343,10 @@ static void check_rollback(struct slinit *s)
 
 static void run_collectors(struct slinit *s)
 {
-	/* Collectors come with their own module; refusing beats skipping silently. */
-	if (s->policy.collector_count) {
-		log_failure("policy", "/collectors: collectors are not supported by this build");
-		fail(s, "collectors not supported");
-	}
+	if (collectors_run(&s->rec, &s->policy, s->root_fd) < 0)
+		fail(s, "collector");
+	if (s->policy.collector_count)
+		step_done(s, "collectors");
 }
 
 static int launch_entry(struct slinit *s, const struct policy_entry *e, struct launch *l,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,12 @@ int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf
 	return append_buffer_event(events, PCR_CONFIG, banks, buf, len, "policy", policy_path);
 }
 
+int measure_config_event(struct event_list *events, const struct digest_set *digests,
+			 const char *what)
+{
+	return append_event(events, PCR_CONFIG, digests, what, NULL);
+}
+
 int measure_object(struct event_list *events, const char *kind, const char *path,
 		   const struct digest_set *digests)
 {
@@ -71,21 +78,84 @@ int measure_failure(struct event_list *events, unsigned banks, unsigned pcr, con
 	return append_buffer_event(events, pcr, banks, failure, sizeof(failure), "failure:", what);
 }
 
-int measure_open_beneath(int root_fd, const char *path)
+/* Without openat2 (kernels before 5.6, seccomp filters answering ENOSYS, valgrind): the same
+ * rules one component at a time, every step O_NOFOLLOW beneath the directory before it, and
+ * no "." or ".." at all (policy paths never hold them). */
+static int open_beneath_walk(int root_fd, const char *path, int flags, mode_t mode)
+{
+	int dir;
+
+	if (!*path) {
+		dir = openat(root_fd, ".", flags, mode);
+		return dir < 0 ? -errno : dir;
+	}
+	dir = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+	if (dir < 0)
+		return -errno;
+	for (;;) {
+		char comp[NAME_MAX + 1];
+		size_t len = strcspn(path, "/");
+		int fd;
+
+		if (len > NAME_MAX) {
+			close(dir);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, path, len);
+		comp[len] = '\0';
+		path += len;
+		while (*path == '/')
+			path++;
+		if (len == 0 || strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			close(dir);
+			return len == 0 ? -ENOENT : -EXDEV;
+		}
+		fd = *path ? openat(dir, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+			     openat(dir, comp, flags, mode);
+		if (fd < 0) {
+			/* O_DIRECTORY | O_NOFOLLOW on a link says ENOTDIR; openat2 says ELOOP. */
+			int r = -errno;
+			struct stat st;
+
+			if (r == -ENOTDIR && fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				r = -ELOOP;
+
+			close(dir);
+			return r;
+		}
+		close(dir);
+		if (!*path)
+			return fd;
+		dir = fd;
+	}
+}
+
+int measure_openat_beneath(int root_fd, const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.flags = (uint64_t)flags | O_CLOEXEC | O_NOFOLLOW,
+		.mode = (flags & O_CREAT) ? mode : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	struct stat st;
 	int fd;
 
 	/* Policy paths are absolute on the boot partition; openat2 wants them relative. */
 	while (*path == '/')
 		path++;
-	fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	fd = (int)syscall(SYS_openat2, root_fd, path[0] ? path : ".", &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		return open_beneath_walk(root_fd, path, (int)how.flags, (mode_t)how.mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int measure_open_beneath(int root_fd, const char *path)
+{
+	struct stat st;
+	int fd = measure_openat_beneath(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* O_NONBLOCK only kept a FIFO from blocking the open; regular files ignore it. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -176,16 +246,11 @@ int measure_object_digest(int root_fd, const char *path, unsigned banks,
 }
 
 int measure_predict_entry(struct event_list *events, unsigned banks, int root_fd,
-			  const uint8_t *policy_buf, size_t policy_len, const char *policy_path,
 			  const struct policy_entry *entry)
 {
 	struct digest_set d;
-	int r;
+	int r = measure_object_digest(root_fd, entry->kernel, banks, &d);
 
-	r = measure_policy(events, banks, policy_buf, policy_len, policy_path);
-	if (r < 0)
-		return r;
-	r = measure_object_digest(root_fd, entry->kernel, banks, &d);
 	if (r < 0)
 		return r;
 	r = measure_object(events, "kernel", entry->kernel, &d);

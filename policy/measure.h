@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "event.h"
 #include "policy.h"
@@ -20,6 +21,9 @@ int measure_policy_key(struct event_list *events, unsigned banks, const uint8_t 
 /* PCR 21: the policy file's raw bytes, before parsing. */
 int measure_policy(struct event_list *events, unsigned banks, const uint8_t *buf, size_t len,
 		   const char *policy_path);
+/* PCR 21: a collector's property, already hashed; what is its description ("cpuid"). */
+int measure_config_event(struct event_list *events, const struct digest_set *digests,
+			 const char *what);
 /* PCR 22: an object already hashed while it was read ("kernel", "initrd"). */
 int measure_object(struct event_list *events, const char *kind, const char *path,
 		   const struct digest_set *digests);
@@ -32,6 +36,11 @@ int measure_failure(struct event_list *events, unsigned banks, unsigned pcr, con
 
 /* Opens a policy path ("/vmlinuz") beneath root_fd: openat2 RESOLVE_BENEATH, no symlinks,
  * regular files only. An fd, or -errno (-EXDEV: escapes the root; -ELOOP: a symlink). */
+/* openat(2) of path (absolute on the partition) beneath root_fd only: no symbolic links, no
+ * escape (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, or the same
+ * rules component by component where openat2 is missing). An fd, or -errno (-ELOOP: a
+ * symbolic link, -EXDEV: an escape). */
+int measure_openat_beneath(int root_fd, const char *path, int flags, mode_t mode);
 int measure_open_beneath(int root_fd, const char *path);
 
 /* Called with every chunk measure_stream hashed, in order: slinit copies the very bytes it
@@ -54,8 +63,7 @@ const char *measure_object_error(int r);
 int measure_object_digest(int root_fd, const char *path, unsigned banks,
 			  struct digest_set *ret_digests);
 
-/* The whole PCR 21/22 sequence of a launch of entry, hashing its files under root_fd:
- * policy, kernel, initrds, cmdline, separator. Collectors come with their own module. */
+/* The PCR 22 sequence of a launch of entry, hashing its files under root_fd: kernel,
+ * initrds, cmdline, separator. (PCR 21: measure_policy, then collect_all.) */
 int measure_predict_entry(struct event_list *events, unsigned banks, int root_fd,
-			  const uint8_t *policy_buf, size_t policy_len, const char *policy_path,
 			  const struct policy_entry *entry);

@@ -420,6 +420,65 @@ static bool parse_dmi_types(json_object *arr, const char *path, struct policy_co
 	return true;
 }
 
+/* An integer from min to max, or an error naming the range. */
+static bool get_bounded_int(json_object *o, const char *path, int64_t min, int64_t max,
+			    int64_t *ret, struct policy_errors *errs)
+{
+	if (!expect_type(o, json_type_int, path, "an integer", errs))
+		return false;
+	*ret = json_object_get_int64(o);
+	if (*ret < min || *ret > max) {
+		add_error(errs, path, "must be %" PRId64 " to %" PRId64, min, max);
+		return false;
+	}
+	return true;
+}
+
+/* {"type": "storage", "disk": "/dev/vda"[, "partition": N, "bytes": N]} */
+static bool parse_storage(json_object *obj, const char *path, struct policy_collector *c,
+			  struct policy_errors *errs)
+{
+	static const char *const keys[] = { "type", "disk", "partition", "bytes", NULL };
+	static const char *const required[] = { "type", "disk", NULL };
+	json_object *v;
+	int64_t n;
+	bool ok = check_keys(obj, path, keys, required, errs);
+	bool has_part = json_object_object_get_ex(obj, "partition", NULL);
+	bool has_bytes = json_object_object_get_ex(obj, "bytes", NULL);
+	char p[128];
+
+	if (json_object_object_get_ex(obj, "disk", &v)) {
+		child_path(p, sizeof(p), path, "disk");
+		if (json_object_get_type(v) == json_type_string &&
+		    strncmp(json_object_get_string(v), "/dev/", 5) != 0) {
+			add_error(errs, p, "disk must be a device path under /dev/ (e.g. /dev/vda)");
+			ok = false;
+		} else {
+			c->path = get_path(v, p, errs);
+			ok &= c->path != NULL;
+		}
+	}
+	if (has_part != has_bytes) {
+		add_error(errs, path, "missing required key \"%s\"", has_part ? "bytes" : "partition");
+		ok = false;
+	}
+	if (json_object_object_get_ex(obj, "partition", &v)) {
+		child_path(p, sizeof(p), path, "partition");
+		if (get_bounded_int(v, p, 1, POLICY_MAX_PARTITION, &n, errs))
+			c->partition = (unsigned)n;
+		else
+			ok = false;
+	}
+	if (json_object_object_get_ex(obj, "bytes", &v)) {
+		child_path(p, sizeof(p), path, "bytes");
+		if (get_bounded_int(v, p, 1, POLICY_MAX_STORAGE_BYTES, &n, errs))
+			c->bytes = (size_t)n;
+		else
+			ok = false;
+	}
+	return ok;
+}
+
 static bool parse_collector(json_object *obj, const char *path, void *element,
 			    struct policy_errors *errs)
 {
@@ -469,7 +528,11 @@ static bool parse_collector(json_object *obj, const char *path, void *element,
 		c->path = get_path(v, p, errs);
 		return c->path != NULL;
 	}
-	add_error(errs, p, "unknown collector type (dmi, cpuid, file)");
+	if (strcmp(type, "storage") == 0) {
+		c->type = COLLECTOR_STORAGE;
+		return parse_storage(obj, path, c, errs);
+	}
+	add_error(errs, p, "unknown collector type (dmi, cpuid, file, storage)");
 	return false;
 }
 

@@ -19,7 +19,11 @@
 
 enum policy_on_failure { POLICY_ON_FAILURE_HALT, POLICY_ON_FAILURE_CAP };
 
-enum collector_type { COLLECTOR_DMI, COLLECTOR_CPUID, COLLECTOR_FILE };
+enum collector_type { COLLECTOR_DMI, COLLECTOR_CPUID, COLLECTOR_FILE, COLLECTOR_STORAGE };
+
+/* storage: a partition's first bytes (e.g. a LUKS header) are read up to this cap. */
+#define POLICY_MAX_STORAGE_BYTES (1u << 20)
+#define POLICY_MAX_PARTITION 256
 
 struct policy_digest {
 	enum hash_alg alg;
@@ -44,9 +48,11 @@ struct policy_entry {
 
 struct policy_collector {
 	enum collector_type type;
-	char *path;           /* file */
+	char *path;           /* file: path on the boot partition; storage: the disk, /dev/... */
 	uint8_t dmi_types[256]; /* dmi: 1 for each SMBIOS structure type to keep */
 	bool dmi_all_types;
+	unsigned partition;   /* storage: 1-based partition number, 0: only the table */
+	size_t bytes;         /* storage: how many of the partition's first bytes */
 };
 
 struct policy {

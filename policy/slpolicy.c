@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "collect.h"
 #include "digest.h"
 #include "event.h"
 #include "measure.h"
@@ -30,10 +31,12 @@ const char usage_text[] =
 	"      [--bank BANK]...\n"
 	"      print a policy whose allow-lists hold the digests of the files under DIR\n"
 	"      (the boot partition's contents; PATHs are relative to its root)\n"
-	"  predict POLICY --root DIR [--entry NAME] [--bank BANK|all]... [--policy-path PATH]\n"
-	"      [--pubkey PUB.pem] [--no-drtm [--pcr BANK:N=HEX]...] [--format text|json|tpm2]\n"
+	"  predict POLICY --root DIR [--sys DIR] [--entry NAME] [--bank BANK|all]...\n"
+	"      [--policy-path PATH] [--pubkey PUB.pem] [--no-drtm [--pcr BANK:N=HEX]...]\n"
+	"      [--format text|json|tpm2|events]\n"
 	"      print the PCR values slinit will leave after launching the entry (with\n"
-	"      --pubkey, for an image built with that policy key: PCR 19 too)\n"
+	"      --pubkey, for an image built with that policy key: PCR 19 too); --sys: the\n"
+	"      target's captured system tree (sll-collect) for dmi, cpuid and storage collectors\n"
 	"  sign --key KEY.pem POLICY [--sig FILE]\n"
 	"      write POLICY.sig, the Ed25519 signature slinit checks when it has a key\n"
 	"  verify --pubkey PUB.pem POLICY [--sig FILE]\n"
@@ -343,6 +346,45 @@ static void print_prediction(const struct pcr_state *st, const unsigned *pcrs, s
 		printf("}\n");
 }
 
+/* PCR 21's collector events, from the boot partition (root_fd) and the --sys tree. */
+static int predict_collectors(struct event_list *events, unsigned banks, const struct policy *pol,
+			      const char *path, int root_fd, const char *sys)
+{
+	struct collect_sources src = { .boot_fd = root_fd, .sys_fd = -1 };
+	size_t failed = 0;
+	char why[512];
+	int r;
+
+	if (sys && (src.sys_fd = open_root(sys)) < 0)
+		return src.sys_fd;
+	r = collect_all(events, banks, pol, &src, &failed, why, sizeof(why));
+	if (r < 0)
+		fprintf(stderr, "slpolicy: %s: /collectors/%zu: %s: %s%s\n", path, failed,
+			collect_type_name(pol->collectors[failed].type), why,
+			pol->collectors[failed].type == COLLECTOR_FILE ? "" : " (under --sys)");
+	if (src.sys_fd >= 0)
+		close(src.sys_fd);
+	return r;
+}
+
+/* --format events: one line per predicted event, "PCR BANK:HEX... DESCRIPTION". */
+static void print_events(const struct event_list *events, unsigned banks)
+{
+	char hex[2 * HASH_MAX_SIZE + 1];
+
+	for (size_t i = 0; i < events->count; i++) {
+		const struct event *e = &events->events[i];
+
+		printf("%u", e->pcr);
+		for (int a = 0; a < HASH_ALG_COUNT; a++)
+			if (banks & HASH_BANK(a)) {
+				digest_hex(&e->digests, (enum hash_alg)a, hex);
+				printf(" %s:%s", hash_alg_name((enum hash_alg)a), hex);
+			}
+		printf(" %.*s\n", (int)e->data_len, (const char *)e->data);
+	}
+}
+
 static int cmd_predict(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -350,10 +392,10 @@ static int cmd_predict(int argc, char **argv)
 		{ "bank", required_argument, NULL, 'b' },   { "no-drtm", no_argument, NULL, 'D' },
 		{ "pcr", required_argument, NULL, 'p' },    { "format", required_argument, NULL, 'f' },
 		{ "policy-path", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
-		{ "pubkey", required_argument, NULL, 'K' },
+		{ "pubkey", required_argument, NULL, 'K' }, { "sys", required_argument, NULL, 'S' },
 		{ 0 },
 	};
-	const char *root = NULL, *entry_name = NULL, *format = "text";
+	const char *root = NULL, *entry_name = NULL, *format = "text", *sys = NULL;
 	const char *policy_path = DEFAULT_POLICY_PATH, *pubkey = NULL;
 	unsigned banks = 0, given[HASH_ALG_COUNT] = { 0 };
 	bool drtm = true;
@@ -369,6 +411,7 @@ static int cmd_predict(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'P': policy_path = optarg; break;
 		case 'K': pubkey = optarg; break;
+		case 'S': sys = optarg; break;
 		case 'b':
 			if (add_bank(&banks, optarg) < 0)
 				return usage_error("unknown bank %s", optarg);
@@ -384,8 +427,8 @@ static int cmd_predict(int argc, char **argv)
 	if (!root || optind != argc - 1)
 		return usage_error("predict needs POLICY and --root DIR%s", "");
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
-	    strcmp(format, "tpm2") != 0)
-		return usage_error("unknown --format %s (text, json, tpm2)", format);
+	    strcmp(format, "tpm2") != 0 && strcmp(format, "events") != 0)
+		return usage_error("unknown --format %s (text, json, tpm2, events)", format);
 	if (!banks)
 		banks = HASH_BANK(HASH_SHA256);
 	if (strcmp(format, "tpm2") == 0 && (banks & (banks - 1)))
@@ -408,11 +451,14 @@ static int cmd_predict(int argc, char **argv)
 		fprintf(stderr, "slpolicy: %s: no entry is named \"%s\"\n", path, entry_name);
 		goto out_policy;
 	}
-	if (pol.collector_count) {
-		fprintf(stderr, "slpolicy: %s: /collectors: predicting collectors is not supported yet\n",
-			path);
-		goto out_policy;
-	}
+	for (size_t i = 0; i < pol.collector_count && !sys; i++)
+		if (pol.collectors[i].type != COLLECTOR_FILE) {
+			fprintf(stderr, "slpolicy: %s: /collectors/%zu: a %s collector measures the "
+				"target machine: predicting PCR 21 needs --sys DIR (a capture made "
+				"there with sll-collect)\n", path, i,
+				collect_type_name(pol.collectors[i].type));
+			goto out_policy;
+		}
 	if (pubkey) {
 		uint8_t key[POLICY_KEY_SIZE];
 
@@ -424,7 +470,14 @@ static int cmd_predict(int argc, char **argv)
 	root_fd = open_root(root);
 	if (root_fd < 0)
 		goto out_events;
-	r = measure_predict_entry(&events, banks, root_fd, buf, len, policy_path, entry);
+	r = measure_policy(&events, banks, buf, len, policy_path);
+	if (r >= 0 && pol.collector_count &&
+	    predict_collectors(&events, banks, &pol, path, root_fd, sys) < 0) {
+		close(root_fd);
+		goto out_events;
+	}
+	if (r >= 0)
+		r = measure_predict_entry(&events, banks, root_fd, entry);
 	close(root_fd);
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: entry \"%s\": cannot hash its files under %s: %s\n",
@@ -440,7 +493,9 @@ static int cmd_predict(int argc, char **argv)
 	if (pcr_replay(&st, &events) < 0)
 		goto out_events;
 	/* PCR 19 only matters (and is only printed) for an image with a policy key. */
-	if (drtm)
+	if (strcmp(format, "events") == 0)
+		print_events(&events, banks);
+	else if (drtm)
 		print_prediction(&st, drtm_pcrs + (pubkey ? 0 : 1), pubkey ? 3 : 2, format);
 	else
 		print_prediction(&st, os_pcrs, 2, format);

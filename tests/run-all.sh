@@ -14,6 +14,7 @@ TESTS=(
 	"unit: make valgrind"
 	"policy: tests/policy/test-policies.sh"
 	"policy: tests/policy/test-predict.py"
+	"policy: tests/policy/test-collect-predict.py"
 	"policy: tests/policy/test-eventlog-cli.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
@@ -28,6 +29,7 @@ TESTS=(
 	"e2e: tests/e2e/test-signed.py"
 	"e2e: tests/e2e/test-rollback.py"
 	"e2e: tests/e2e/test-uefi.py"
+	"e2e: tests/e2e/test-collectors.py"
 )
 
 passed=0 failed=0 failed_names=()

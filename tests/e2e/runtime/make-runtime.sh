@@ -22,6 +22,8 @@
 #               <base64 of /sll/eventlog.bin, 76 characters a line>
 #               sll-runtime: eventlog-end
 #               sll-runtime: eventlog none                       (otherwise)
+#               <what each executable /etc/sll-runtime.d/* prints>  (none here: an
+#                                     e2e test may add some in an extra initrd)
 #               sll-runtime: done
 #             and powers off. /sll/eventlog.bin comes from the small cpio slinit
 #             appends after this initrd in memory, so this one has no /sll.
@@ -150,6 +152,11 @@ if [ -f $log ]; then
 else
     say "eventlog none"
 fi
+
+# Extra reports from an initrd appended by a test (e.g. a capture for the collectors).
+for hook in /etc/sll-runtime.d/*; do
+    [ -x "$hook" ] && "$hook"
+done
 
 say done
 sync
