@@ -11,7 +11,8 @@ MUSL_CC := musl-gcc
 MUSL_CFLAGS := $(CSTD) $(CWARN) -Os -ffunction-sections -fdata-sections \
 	-ffile-prefix-map=$(CURDIR)/= -isystem $(SYSROOT)/kernel-headers/include \
 	-isystem $(SYSROOT)/include -Ipolicy -Iinit -Ikexec -MMD -MP
-MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib
+MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib \
+	-Wl,-T,init/no-eh-frame.ld
 
 # The pure core: everything in policy/ but the slpolicy command line tool.
 CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
@@ -39,8 +40,8 @@ all image:
 
 slinit: $(BUILD)/slinit
 
-$(BUILD)/slinit: $(SLINIT_OBJS)
-	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $^ $(SLINIT_LIBS)
+$(BUILD)/slinit: $(SLINIT_OBJS) init/no-eh-frame.ld
+	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(SLINIT_OBJS) $(SLINIT_LIBS)
 
 $(OBJ)/musl/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -145,7 +146,7 @@ reprocheck:
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
 		-Ipolicy -Iinit -Ikexec --suppress=missingIncludeSystem --inline-suppr \
-		--error-exitcode=1 policy init kexec tools tests/unit tests/fuzz tests/tools
+		--error-exitcode=1 policy init kexec tools tests/unit tests/fuzz tests/tools tests/bench
 
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
@@ -193,3 +194,34 @@ fuzz: $(FUZZ_BINS)
 		if [ $$rc != 0 ]; then tail -n 40 $$work/fuzz.log; exit 1; fi; \
 	done
 # --- end fuzz ---
+
+# --- bench ---
+# Benchmarks print numbers (tests/bench/run-bench.py, docs/bench.md); not part of make test.
+# hashbench: slinit's measurement path (measure_stream) on the host, built twice: with musl
+# and the sysroot's nettle exactly as slinit links it, and with Debian's nettle.
+BENCH_SRCS := tests/bench/hashbench.c policy/digest.c policy/event.c policy/measure.c \
+	kexec/load.c
+
+.PHONY: bench bench-tools
+bench-tools: $(BUILD)/bench/hashbench-musl $(BUILD)/bench/hashbench-host
+
+$(BUILD)/bench/hashbench-musl: $(BENCH_SRCS) $(wildcard policy/*.h kexec/*.h)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(filter-out -MMD -MP,$(MUSL_CFLAGS)) -static -Wl,--gc-sections -L$(SYSROOT)/lib \
+		-o $@ $(BENCH_SRCS) -lnettle
+
+$(BUILD)/bench/hashbench-host: $(BENCH_SRCS) $(wildcard policy/*.h kexec/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(CSTD) $(CWARN) -O2 -Ipolicy -Ikexec -isystem $(HOST_SYSROOT)/include -o $@ \
+		$(BENCH_SRCS) -lnettle
+
+# slinit linked as for the image but unstripped, with a link map: what each library adds.
+$(BUILD)/bench/slinit-unstripped: $(SLINIT_OBJS) init/no-eh-frame.ld
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(filter-out -s,$(MUSL_LDFLAGS)) -Wl,-Map=$@.map -o $@ $(SLINIT_OBJS) \
+		$(SLINIT_LIBS)
+
+bench: all
+	$(MAKE) slpolicy bench-tools $(BUILD)/bench/slinit-unstripped
+	tests/bench/run-bench.py
+# --- end bench ---

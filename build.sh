@@ -14,6 +14,8 @@
 #   POLICY_PUBKEY=PEM     build the Ed25519 policy-signing public key in: only signed
 #                         policies are then accepted (openssl pkey -pubout gives the PEM)
 #   IMAGE_VARIANT=NAME    build build/sll-NAME.efi beside build/sll.efi (own kernel objects)
+#   INITRAMFS_LIST=FILE   gen_init_cpio list of the built-in initramfs (default
+#                         initramfs/sl.list; @SLINIT@ stands for build/slinit)
 #   JOBS=N                parallel jobs (default: nproc)
 set -euo pipefail
 
@@ -31,6 +33,7 @@ KDIR=$BUILD/kernel${IMAGE_VARIANT:+-$IMAGE_VARIANT}
 IMAGE_NAME=sll${IMAGE_VARIANT:+-$IMAGE_VARIANT}.efi
 JOBS=${JOBS:-$(nproc)}
 KCONFIG_FRAGMENTS=${KCONFIG_FRAGMENTS:-base qemu hw}
+INITRAMFS_LIST=${INITRAMFS_LIST:-$ROOT/initramfs/sl.list}
 DEBIAN_SUITE=trixie
 
 # The built-in command line. tpm_tis.locality=2 comes from kernel-config/patches/0001:
@@ -49,7 +52,7 @@ APT_PACKAGES=(
 	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
 	linux-source-6.1 linux-image-amd64
 	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
-	python3-jsonschema openssl
+	python3-jsonschema openssl kexec-tools
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
 	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool cpuid
 	clevis clevis-tpm2 cryptsetup-bin
@@ -378,9 +381,12 @@ policy_key_raw() {
 write_initramfs_list() {
 	local tmp
 	mkdir -p "$KDIR/initramfs"
-	stage_initramfs_file "$BUILD/slinit" init
+	# A variant's list without slinit must not be rebuilt when slinit changes.
+	if grep -q '@SLINIT@' "$INITRAMFS_LIST"; then
+		stage_initramfs_file "$BUILD/slinit" init
+	fi
 	tmp=$(mktemp)
-	sed -e "s|@SLINIT@|$KDIR/initramfs/init|g" "$ROOT/initramfs/sl.list" >"$tmp"
+	sed -e "s|@SLINIT@|$KDIR/initramfs/init|g" "$INITRAMFS_LIST" >"$tmp"
 	if [ -n "${POLICY_PUBKEY:-}" ]; then
 		policy_key_raw "$POLICY_PUBKEY" >"$KDIR/policy.pub.new"
 		stage_initramfs_file "$KDIR/policy.pub.new" policy.pub

@@ -14,6 +14,7 @@
 #include "load.h"
 #include "log.h"
 #include "measure.h"
+#include "memstat.h"
 
 static unsigned allow_list_banks(const struct policy_allow_list *l)
 {
@@ -233,8 +234,10 @@ int launch_commit(struct recorder *rec, const struct policy_entry *e, struct lau
 		return r;
 	}
 	log_debug("event log handed over (%zu bytes)", l->log_len);
+	memstat_log_debug("before kexec_file_load");
 	r = kexec_load(l->kernel_fd, l->initrd_fd, e->cmdline);
 	log_debug("kexec_file_load done");
+	memstat_log_debug("after kexec_file_load");
 	if (r < 0) {
 		snprintf(why, why_size, "kexec_file_load: %s", kexec_strerror(r));
 		return r;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "measure.h"
+#include "memstat.h"
 #include "mounts.h"
 #include "options.h"
 #include "policy.h"
@@ -432,6 +433,7 @@ int main(void)
 
 	close(s.root_fd);
 	bootdev_unmount();
+	memstat_log_debug("before kexec");
 	log_info("launching after %ld ms, %u TPM commands", now_ms() - s.start_ms,
 		 tpm_command_count(s.rec.tpm));
 	kexec_execute();

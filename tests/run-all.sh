@@ -23,6 +23,7 @@ TESTS=(
 	"tpm: tests/tpm/test-eventlog-tpm2tools.py"
 	"tpm: tests/tpm/test-seal-swtpm.py"
 	"fuzz: make fuzz FUZZ_SECONDS=60"
+	"bench: tests/bench/test-hashbench.py"
 	"build: tests/build/test-kconfig-check.sh"
 	"build: tests/build/test-sign.sh"
 	"e2e: tests/e2e/runtime/test-runtime.sh"
