@@ -7,9 +7,8 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
-import time
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
@@ -187,54 +186,18 @@ def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drt
     return Boot(log_path, r.returncode)
 
 
-def _free_port_pair():
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-        if port < 65000:
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                    return port
-                except OSError:
-                    continue
-    raise RuntimeError("no free port pair")
-
-
 @contextlib.contextmanager
 def host_tpm(state, banks=("sha1", "sha256")):
     """The swtpm state a later boot(tpm_state=state) uses, served to tpm2-tools on the host
-    (what an admin does on the machine before it boots). Yields a function running one
-    tpm2-tools command; the state is saved when the block ends."""
-    os.makedirs(state, exist_ok=True)
-    if not os.path.exists(os.path.join(state, "tpm2-00.permall")):
-        subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks",
-                        ",".join(banks)], capture_output=True, check=True)
-    port = _free_port_pair()
-    swtpm = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
-                              "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
-                              "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1",
-                              "--flags", "not-need-init,startup-clear"])
-    env = dict(os.environ, TPM2TOOLS_TCTI=f"swtpm:host=127.0.0.1,port={port}")
-
-    def tpm2(*args, check=True, stdin=None):
-        return subprocess.run([f"tpm2_{args[0]}", *args[1:]], env=env, check=check,
-                              capture_output=True, input=stdin)
-    try:
-        for _ in range(100):
-            if tpm2("getcap", "properties-fixed", check=False).returncode == 0:
-                break
-            time.sleep(0.05)
+    (what an admin does on the machine before it boots), by tests/tpm/swtpm_host.py. Yields a
+    function running one tpm2-tools command; the state is saved when the block ends."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "tpm"))
+    from swtpm_host import SwTpm
+    with SwTpm(state, banks) as t:
+        def tpm2(*args, check=True, stdin=None):
+            return subprocess.run([f"tpm2_{args[0]}", *args[1:]], env=t.env, check=check,
+                                  capture_output=True, input=stdin)
         yield tpm2
-    finally:
-        subprocess.run(["swtpm_ioctl", "--tcp", f"127.0.0.1:{port + 1}", "-s"],
-                       capture_output=True)
-        try:
-            swtpm.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            swtpm.kill()
-            swtpm.wait()
 
 
 class Checks:
@@ -262,7 +225,6 @@ def seal_before_boot(state_dir, values, pcrs, handle, secret, banks=("sha1", "sh
     """On the host, before any boot: a new swtpm state in state_dir (the one the boot will use)
     with secret sealed at the persistent handle to the PCR values in the file values (from
     slpolicy predict --format tpm2), by tools/sll-seal. Returns sll-seal's result."""
-    import sys
     sys.path.insert(0, os.path.join(ROOT, "tests", "tpm"))
     from swtpm_host import SwTpm
     with SwTpm(state_dir, banks) as tpm:

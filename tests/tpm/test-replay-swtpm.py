@@ -4,30 +4,16 @@ computed here with hashlib) are extended into swtpm's debug PCR 16 with tpm2_pcr
 and PCR 16 must then equal slpolicy's predicted PCR 22 in every bank."""
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
 BANKS = ["sha1", "sha256", "sha384"]
 
-
-def free_port_pair():
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65000:
-            with socket.socket() as s2:
-                try:
-                    s2.bind(("127.0.0.1", port + 1))
-                    return port
-                except OSError:
-                    continue
-    raise RuntimeError("no free port pair")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swtpm_host import SwTpm  # noqa: E402
 
 
 def main():
@@ -51,22 +37,8 @@ def main():
                               capture_output=True, check=True).stdout.decode()
         predicted = dict(line.split("=") for line in pred.split())
 
-        state = os.path.join(tmp, "tpm")
-        os.makedirs(state)
-        subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks",
-                        ",".join(BANKS)], capture_output=True, check=True)
-        port = free_port_pair()
-        swtpm = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
-                                  "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
-                                  "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1",
-                                  "--flags", "not-need-init,startup-clear"])
-        env = dict(os.environ, TPM2TOOLS_TCTI=f"swtpm:host=127.0.0.1,port={port}")
-        try:
-            for _ in range(100):
-                if subprocess.run(["tpm2_pcrread", "sha256:16"], env=env,
-                                  capture_output=True).returncode == 0:
-                    break
-                time.sleep(0.05)
+        with SwTpm(os.path.join(tmp, "tpm"), BANKS) as tpm:
+            env = tpm.env
             subprocess.run(["tpm2_pcrreset", "16"], env=env, check=True, capture_output=True)
             for data in (kernel, initrd, cmdline.encode(), b"\0\0\0\0"):
                 digests = ",".join(f"{b}={hashlib.new(b, data).hexdigest()}" for b in BANKS)
@@ -84,9 +56,6 @@ def main():
                 if not ok:
                     print(f"     tpm {tpm_value}\n     slpolicy {predicted.get(f'{bank}:22')}")
                     failures.append(bank)
-        finally:
-            swtpm.terminate()
-            swtpm.wait(timeout=10)
     print(f"{len(BANKS) - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
