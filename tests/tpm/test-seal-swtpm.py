@@ -11,6 +11,8 @@ slinit does. Checked:
   PCRs, and as the TPM2_PolicyPCR digest computed here;
 - clevis encrypt tpm2 with --format clevis's config, then clevis decrypt gives the secret back;
   a config predicted for another policy does not decrypt; after one more extend nothing does;
+- clevis luks bind adds a LUKS2 key slot bound to the prediction (before the launch), and
+  clevis luks pass gives a passphrase LUKS accepts in the launched state, none once it moved on;
 - tools/sll-seal seals to a persistent handle from the prediction alone (before the PCRs have
   those values), unseals in the launched state, and fails with the TPM's policy error when the
   state differs.
@@ -152,6 +154,28 @@ def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_laun
           r.stderr.decode())
 
 
+def luks_volume(tmp):
+    """A LUKS2 volume in a file (no device-mapper needed) with a passphrase in key slot 0, in
+    VOLUME.pass. A cheap PBKDF: the slots' strength is not what is tested here."""
+    path = os.path.join(tmp, "luks.img")
+    with open(path, "wb") as f:
+        f.truncate(32 << 20)
+    with open(path + ".pass", "wb") as f:
+        f.write(os.urandom(24).hex().encode())
+    subprocess.run(["cryptsetup", "luksFormat", "-q", "--type", "luks2", "--pbkdf", "pbkdf2",
+                    "--pbkdf-force-iterations", "1000", path, path + ".pass"], check=True,
+                   capture_output=True)
+    return path
+
+
+def luks_accepts(path, passphrase):
+    """Whether a key slot of the volume opens with the passphrase (checked, not mapped)."""
+    if not passphrase:
+        return False
+    return subprocess.run(["cryptsetup", "open", "--test-passphrase", path, "--key-file", "-"],
+                          input=passphrase, capture_output=True).returncode == 0
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         image = os.urandom(50000)
@@ -193,6 +217,19 @@ def main():
             check(r.returncode == 0, "clevis encrypt tpm2 to another policy's prediction",
                   r.stderr.decode())
             other_jwe = r.stdout
+            luks = luks_volume(tmp)
+            r = tpm.tool("clevis", "luks", "bind", "-y", "-d", luks, "-k", luks + ".pass",
+                         "tpm2", json.dumps(cfg))
+            check(r.returncode == 0, "clevis luks bind -d VOLUME tpm2 with --format clevis's "
+                  "config (a new key slot)", r.stderr.decode())
+            r = tpm.tool("clevis", "luks", "list", "-d", luks)
+            check(r.stdout.decode().startswith("1: tpm2 ") and
+                  '"pcr_ids":"17,18,21,22"' in r.stdout.decode(),
+                  "clevis luks list: slot 1 is the tpm2 pin over PCRs 17, 18, 21, 22",
+                  r.stdout.decode())
+            r = tpm.tool("clevis", "luks", "pass", "-d", luks, "-s", "1")
+            check(r.returncode != 0 and r.stdout == b"",
+                  "clevis luks pass before the launch: no passphrase", r.stderr.decode())
 
             tpm.dynamic_launch(image)
             for data in [policy_bytes]:
@@ -224,6 +261,12 @@ def main():
             r = tpm.tool("clevis", "decrypt", input=other_jwe)
             check(r.returncode != 0 and r.stdout != secret,
                   "clevis decrypt of a JWE sealed to another policy's prediction fails")
+            r = tpm.tool("clevis", "luks", "pass", "-d", luks, "-s", "1")
+            with open(luks + ".pass", "rb") as f:
+                slot0 = f.read()
+            check(r.returncode == 0 and luks_accepts(luks, r.stdout) and r.stdout != slot0,
+                  "clevis luks pass in the launched state: slot 1's own passphrase, which LUKS "
+                  "accepts", r.stderr.decode())
             r = tpm.tool(SLL_SEAL, "unseal", "--pcrs", SET, "--handle", HANDLE)
             check(r.returncode == 0 and r.stdout == secret,
                   "sll-seal unseal in the launched state gives the secret back",
@@ -237,6 +280,9 @@ def main():
             r = tpm.tool("clevis", "decrypt", input=jwe)
             check(r.returncode != 0 and r.stdout != secret,
                   "clevis decrypt fails once PCR 22 moved on")
+            r = tpm.tool("clevis", "luks", "pass", "-d", luks, "-s", "1")
+            check(r.returncode != 0 and not luks_accepts(luks, r.stdout),
+                  "clevis luks pass once PCR 22 moved on: no passphrase LUKS accepts")
             r = tpm.tool(SLL_SEAL, "unseal", "--pcrs", SET, "--handle", HANDLE)
             check(r.returncode == 1 and POLICY_FAIL in r.stderr.decode() and r.stdout == b"",
                   "sll-seal unseal once PCR 22 moved on: the TPM's policy error",
