@@ -9,8 +9,13 @@
 3. The upgrade: a new kernel; `slpolicy allow` adds its digest (serial 2); the admin signs the
    new prediction (with a throwaway swtpm: signing needs no access to the machine's TPM).
 4. Boot 2, same TPM state, no reseal: the runtime OS unseals the same secret.
-5. Boot 3: an unapproved kernel is refused by slinit (never kexeced).
-6. Boot 4: a changed policy that nobody signed (still valid, it boots): no unseal.
+5. Revocation of the superseded state: the policy's anti-rollback index (provisioned on the
+   TPM with tpm2-tools before the seal, floor 1) is what revokes it. Rolled back to the old
+   kernel and policy (serial 1), the machine still unseals while the floor is 1: a signed
+   state stays valid as long as the key does. The admin raises the floor to 2: the old policy
+   is refused by slinit, so PCR 21 can never again hold its value; the new one still unseals.
+6. Boot 3: an unapproved kernel is refused by slinit (never kexeced).
+7. Boot 4: a changed policy that nobody signed (still valid, it boots): no unseal.
 PCR 17 and 18 as the harness's simulated DCE leaves them: H(0 || H(sll.efi)) and 0."""
 import hashlib
 import io
@@ -28,6 +33,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "tpm"))
 from swtpm_host import SwTpm  # noqa: E402
 
 HANDLE = "0x81000101"
+FLOOR = "0x01500100"
 PCRS = "sha256:17,18,21,22"
 CMDLINE = (f"console=ttyS0 panic=-1 sll.test=1 sll.unseal={HANDLE} sll.unseal_pcrs={PCRS} "
            "sll.unseal_signed=/dev/vdb")
@@ -70,6 +76,22 @@ def run(name, s, state, signed):
     return b
 
 
+def write_floor(state, tmp, value):
+    """The admin sets the anti-rollback floor with tpm2-tools, as README says."""
+    path = os.path.join(tmp, "floor.bin")
+    with open(path, "wb") as f:
+        f.write(value.to_bytes(8, "big"))
+    with SwTpm(state, BANKS) as tpm:
+        if value == 1:
+            r = tpm.tool("tpm2_nvdefine", FLOOR, "-C", "o", "-s", "8", "-a",
+                         "ownerwrite|ownerread|authread|no_da")
+            t.check(r.returncode == 0, f"anti-rollback index {FLOOR} defined "
+                    f"{r.stderr.decode().strip()}")
+        r = tpm.tool("tpm2_nvwrite", FLOOR, "-C", "o", "-i", path)
+        t.check(r.returncode == 0, f"anti-rollback floor set to {value} "
+                f"{r.stderr.decode().strip()}")
+
+
 def main():
     os.makedirs(LOGS, exist_ok=True)
     kernel, initrd = build_runtime()
@@ -91,10 +113,14 @@ def main():
         for name, data in initrds.items():
             s.put(name, data)
         policy = s.slpolicy_new("/vmlinuz", list(initrds), CMDLINE)
+        policy["anti_rollback"] = {"nv_index": FLOOR}
         s.put_policy(policy)
         policy_path = s.dir + "/slaunch/policy.json"
+        with open(policy_path, "rb") as f:
+            v1_policy = f.read()
 
         state = os.path.join(tmp, "tpm")
+        write_floor(state, tmp, 1)
         with SwTpm(state, BANKS) as tpm:
             r = tpm.tool(SLL_SEAL, "seal", "--authorize", pub, "--handle", HANDLE, input=secret)
             t.check(r.returncode == 0, "sealed once under the admin key, before any boot "
@@ -123,6 +149,28 @@ def main():
         t.check("sll-runtime: signed states 2" in b.log, "boot-2: the runtime read 2 signed states")
         t.check(b.unsealed == want, "boot-2: the same sealed secret unseals after the upgrade, "
                 "no reseal")
+        with open(policy_path, "rb") as f:
+            v2_policy = f.read()
+
+        # Revocation: the superseded state (v1) is still signed; only the floor keeps it out.
+        s.put("/vmlinuz", kernel)
+        s.put_policy(v1_policy)
+        b = run("rollback-floor-1", s, state, disk)
+        t.check(b.kexeced and b.failed_line() is None and b.unsealed == want,
+                "rolled back to serial 1 while the floor is 1: boots and unseals (the old "
+                "signed state is still valid)")
+        write_floor(state, tmp, 2)
+        b = run("rollback-floor-2", s, state, disk)
+        t.check(b.failed_line() == "slinit: FAILED: /slaunch/policy.json: /anti_rollback: "
+                "serial 1 is below the anti-rollback floor 2 in TPM NV index 0x01500100: an "
+                "older policy, refused" and not b.kexeced and b.unsealed is None,
+                f"floor raised to 2: the old policy is refused, nothing unseals: "
+                f"{b.failed_line()}")
+        s.put("/vmlinuz", variant_kernel(kernel))
+        s.put_policy(v2_policy)
+        b = run("upgraded-floor-2", s, state, disk)
+        t.check(b.kexeced and b.failed_line() is None and b.unsealed == want,
+                "floor 2: the upgraded policy (serial 2) boots and unseals")
 
         s.put("/vmlinuz", variant_kernel(kernel, b"X"))
         b = run("boot-3-unapproved-kernel", s, state, disk)
