@@ -147,7 +147,7 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
-static int add_bank(unsigned *banks, const char *name)
+int slpolicy_add_bank(unsigned *banks, const char *name)
 {
 	enum hash_alg alg;
 
@@ -161,7 +161,7 @@ static int add_bank(unsigned *banks, const char *name)
 	return 0;
 }
 
-static int open_root(const char *root)
+int slpolicy_open_root(const char *root)
 {
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -220,7 +220,7 @@ static int cmd_new(int argc, char **argv)
 			initrds[n_initrds++] = optarg;
 			break;
 		case 'b':
-			if (add_bank(&banks, optarg) < 0)
+			if (slpolicy_add_bank(&banks, optarg) < 0)
 				return usage_error("unknown bank %s", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
@@ -231,7 +231,7 @@ static int cmd_new(int argc, char **argv)
 		return usage_error("new needs --root, --kernel and --cmdline%s", "");
 	if (!banks)
 		banks = HASH_BANK(HASH_SHA256);
-	root_fd = open_root(root);
+	root_fd = slpolicy_open_root(root);
 	if (root_fd < 0)
 		return EXIT_REFUSED;
 
@@ -347,7 +347,7 @@ static int predict_collectors(struct event_list *events, unsigned banks, const s
 	char why[512];
 	int r;
 
-	if (sys && (src.sys_fd = open_root(sys)) < 0)
+	if (sys && (src.sys_fd = slpolicy_open_root(sys)) < 0)
 		return src.sys_fd;
 	r = collect_all(events, banks, pol, &src, &failed, why, sizeof(why));
 	if (r < 0)
@@ -407,7 +407,7 @@ static int cmd_predict(int argc, char **argv)
 		case 'K': pubkey = optarg; break;
 		case 'S': sys = optarg; break;
 		case 'b':
-			if (add_bank(&banks, optarg) < 0)
+			if (slpolicy_add_bank(&banks, optarg) < 0)
 				return usage_error("unknown bank %s", optarg);
 			break;
 		case 'p':
@@ -466,7 +466,7 @@ static int cmd_predict(int argc, char **argv)
 		    measure_policy_key(&events, banks, key, sizeof(key)) < 0)
 			goto out_events;
 	}
-	root_fd = open_root(root);
+	root_fd = slpolicy_open_root(root);
 	if (root_fd < 0)
 		goto out_events;
 	r = measure_policy(&events, banks, buf, len, policy_path);

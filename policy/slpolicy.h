@@ -23,6 +23,14 @@ int usage_error(const char *fmt, const char *arg);
 int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pcr,
 			 uint8_t *ret_value, const char **ret_reason);
 
+/* Adds a --bank argument to the mask: a bank name hash_alg_from_name knows, or "all".
+ * 0, or -EINVAL for an unknown name (callers print "unknown bank NAME" as a usage error). */
+int slpolicy_add_bank(unsigned *banks, const char *name);
+
+/* Opens the --root (or --sys) directory O_RDONLY | O_DIRECTORY; on failure prints
+ * "slpolicy: DIR: reason" and returns -1. */
+int slpolicy_open_root(const char *root);
+
 /* Reads a whole file of at most cap bytes (-E2BIG beyond) into a malloc'ed, NUL-terminated
  * buffer. 0 or -errno. */
 int slpolicy_read_file(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len);
