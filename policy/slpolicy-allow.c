@@ -103,13 +103,12 @@ int cmd_allow(int argc, char **argv)
 		case 'k': kernel = optarg; break;
 		case 'K': key = optarg; break;
 		case 'i':
-			if (n_initrds == POLICY_MAX_INITRDS)
-				return usage_error("too many --initrd (max 16)%s", "");
-			initrds[n_initrds++] = optarg;
+			if (slpolicy_add_initrd(initrds, &n_initrds, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'b':
 			if (slpolicy_add_bank(&banks, optarg) < 0)
-				return usage_error("unknown bank %s", optarg);
+				return EXIT_USAGE;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("bad option for allow%s", "");

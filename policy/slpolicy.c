@@ -155,9 +155,21 @@ int slpolicy_add_bank(unsigned *banks, const char *name)
 		*banks |= HASH_ALL_BANKS;
 		return 0;
 	}
-	if (hash_alg_from_name(name, &alg) < 0)
+	if (hash_alg_from_name(name, &alg) < 0) {
+		usage_error("unknown bank %s", name);
 		return -EINVAL;
+	}
 	*banks |= HASH_BANK(alg);
+	return 0;
+}
+
+int slpolicy_add_initrd(const char **initrds, size_t *n_initrds, const char *path)
+{
+	if (*n_initrds == POLICY_MAX_INITRDS) {
+		usage_error("too many --initrd (max 16)%s", "");
+		return -E2BIG;
+	}
+	initrds[(*n_initrds)++] = path;
 	return 0;
 }
 
@@ -215,13 +227,12 @@ static int cmd_new(int argc, char **argv)
 		case 'c': cmdline = optarg; break;
 		case 'n': name = optarg; break;
 		case 'i':
-			if (n_initrds == POLICY_MAX_INITRDS)
-				return usage_error("too many --initrd (max 16)%s", "");
-			initrds[n_initrds++] = optarg;
+			if (slpolicy_add_initrd(initrds, &n_initrds, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'b':
 			if (slpolicy_add_bank(&banks, optarg) < 0)
-				return usage_error("unknown bank %s", optarg);
+				return EXIT_USAGE;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("bad option for new%s", "");
@@ -408,7 +419,7 @@ static int cmd_predict(int argc, char **argv)
 		case 'S': sys = optarg; break;
 		case 'b':
 			if (slpolicy_add_bank(&banks, optarg) < 0)
-				return usage_error("unknown bank %s", optarg);
+				return EXIT_USAGE;
 			break;
 		case 'p':
 			if (predict_pcrs_collect(&pcr_args, optarg) < 0)
@@ -514,6 +525,19 @@ out_policy:
 	return status;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "check", cmd_check },
+	{ "new", cmd_new },
+	{ "predict", cmd_predict },
+	{ "eventlog", cmd_eventlog },
+	{ "sign", cmd_sign },
+	{ "allow", cmd_allow },
+	{ "verify", cmd_verify },
+};
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -523,19 +547,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
-	if (strcmp(argv[1], "new") == 0)
-		return cmd_new(argc - 1, argv + 1);
-	if (strcmp(argv[1], "predict") == 0)
-		return cmd_predict(argc - 1, argv + 1);
-	if (strcmp(argv[1], "eventlog") == 0)
-		return cmd_eventlog(argc - 1, argv + 1);
-	if (strcmp(argv[1], "sign") == 0)
-		return cmd_sign(argc - 1, argv + 1);
-	if (strcmp(argv[1], "allow") == 0)
-		return cmd_allow(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 	return usage_error("unknown command %s", argv[1]);
 }
