@@ -1,6 +1,5 @@
 /* slpolicy allow: an upgrade's step on the policy: new allowed digests, serial + 1, re-signed. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +94,6 @@ int cmd_allow(int argc, char **argv)
 	const char *initrds[POLICY_MAX_INITRDS];
 	size_t n_initrds = 0;
 	unsigned banks = 0;
-	enum hash_alg alg;
 	int c, status = EXIT_REFUSED;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -105,17 +103,12 @@ int cmd_allow(int argc, char **argv)
 		case 'k': kernel = optarg; break;
 		case 'K': key = optarg; break;
 		case 'i':
-			if (n_initrds == POLICY_MAX_INITRDS)
-				return usage_error("too many --initrd (max 16)%s", "");
-			initrds[n_initrds++] = optarg;
+			if (slpolicy_add_initrd(initrds, &n_initrds, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'b':
-			if (strcmp(optarg, "all") == 0)
-				banks |= HASH_ALL_BANKS;
-			else if (hash_alg_from_name(optarg, &alg) < 0)
-				return usage_error("unknown bank %s", optarg);
-			else
-				banks |= HASH_BANK(alg);
+			if (slpolicy_add_bank(&banks, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("bad option for allow%s", "");
@@ -147,13 +140,11 @@ int cmd_allow(int argc, char **argv)
 
 	/* Valid per the schema: the tree below has the shape policy_parse just checked. */
 	json_object *root_obj = json_tokener_parse((const char *)buf), *entry, *allow, *list, *v;
-	int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int root_fd = slpolicy_open_root(root);
 	struct digest_set d;
 
-	if (root_fd < 0) {
-		fprintf(stderr, "slpolicy: %s: %s\n", root, strerror(errno));
+	if (root_fd < 0)
 		goto out;
-	}
 	entry = root_obj ? find_entry(root_obj, entry_name) : NULL;
 	if (!entry) {
 		fprintf(stderr, "slpolicy: %s: no entry is named \"%s\"\n", path,

@@ -131,26 +131,12 @@ int cmd_sign(int argc, char **argv)
 {
 	char sig_path[4200];
 	const char *key, *policy;
-	uint8_t *buf, sig[POLICY_SIGNATURE_SIZE];
-	size_t len;
-	FILE *out;
 	int r = parse_key_args(argc, argv, "key", &key, &policy, sig_path, sizeof(sig_path));
 
 	if (r)
 		return r == 1 ? 0 : r;
-	if ((r = slpolicy_read_file(policy, POLICY_MAX_SIZE, &buf, &len)) < 0) {
-		fprintf(stderr, "slpolicy: %s: %s\n", policy, strerror(-r));
+	if (slpolicy_sign_to(key, policy, sig_path) < 0)
 		return EXIT_REFUSED;
-	}
-	r = sign_with(key, buf, len, sig);
-	free(buf);
-	if (r < 0)
-		return EXIT_REFUSED;
-	out = fopen(sig_path, "wbe");
-	if (!out || fwrite(sig, 1, sizeof(sig), out) != sizeof(sig) || fclose(out) != 0) {
-		fprintf(stderr, "slpolicy: %s: %s\n", sig_path, strerror(errno));
-		return EXIT_REFUSED;
-	}
 	printf("%s\n", sig_path);
 	return 0;
 }

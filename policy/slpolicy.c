@@ -147,7 +147,7 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
-static int add_bank(unsigned *banks, const char *name)
+int slpolicy_add_bank(unsigned *banks, const char *name)
 {
 	enum hash_alg alg;
 
@@ -155,13 +155,25 @@ static int add_bank(unsigned *banks, const char *name)
 		*banks |= HASH_ALL_BANKS;
 		return 0;
 	}
-	if (hash_alg_from_name(name, &alg) < 0)
+	if (hash_alg_from_name(name, &alg) < 0) {
+		usage_error("unknown bank %s", name);
 		return -EINVAL;
+	}
 	*banks |= HASH_BANK(alg);
 	return 0;
 }
 
-static int open_root(const char *root)
+int slpolicy_add_initrd(const char **initrds, size_t *n_initrds, const char *path)
+{
+	if (*n_initrds == POLICY_MAX_INITRDS) {
+		usage_error("too many --initrd (max 16)%s", "");
+		return -E2BIG;
+	}
+	initrds[(*n_initrds)++] = path;
+	return 0;
+}
+
+int slpolicy_open_root(const char *root)
 {
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -215,13 +227,12 @@ static int cmd_new(int argc, char **argv)
 		case 'c': cmdline = optarg; break;
 		case 'n': name = optarg; break;
 		case 'i':
-			if (n_initrds == POLICY_MAX_INITRDS)
-				return usage_error("too many --initrd (max 16)%s", "");
-			initrds[n_initrds++] = optarg;
+			if (slpolicy_add_initrd(initrds, &n_initrds, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'b':
-			if (add_bank(&banks, optarg) < 0)
-				return usage_error("unknown bank %s", optarg);
+			if (slpolicy_add_bank(&banks, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("bad option for new%s", "");
@@ -231,7 +242,7 @@ static int cmd_new(int argc, char **argv)
 		return usage_error("new needs --root, --kernel and --cmdline%s", "");
 	if (!banks)
 		banks = HASH_BANK(HASH_SHA256);
-	root_fd = open_root(root);
+	root_fd = slpolicy_open_root(root);
 	if (root_fd < 0)
 		return EXIT_REFUSED;
 
@@ -347,7 +358,7 @@ static int predict_collectors(struct event_list *events, unsigned banks, const s
 	char why[512];
 	int r;
 
-	if (sys && (src.sys_fd = open_root(sys)) < 0)
+	if (sys && (src.sys_fd = slpolicy_open_root(sys)) < 0)
 		return src.sys_fd;
 	r = collect_all(events, banks, pol, &src, &failed, why, sizeof(why));
 	if (r < 0)
@@ -407,8 +418,8 @@ static int cmd_predict(int argc, char **argv)
 		case 'K': pubkey = optarg; break;
 		case 'S': sys = optarg; break;
 		case 'b':
-			if (add_bank(&banks, optarg) < 0)
-				return usage_error("unknown bank %s", optarg);
+			if (slpolicy_add_bank(&banks, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'p':
 			if (predict_pcrs_collect(&pcr_args, optarg) < 0)
@@ -466,7 +477,7 @@ static int cmd_predict(int argc, char **argv)
 		    measure_policy_key(&events, banks, key, sizeof(key)) < 0)
 			goto out_events;
 	}
-	root_fd = open_root(root);
+	root_fd = slpolicy_open_root(root);
 	if (root_fd < 0)
 		goto out_events;
 	r = measure_policy(&events, banks, buf, len, policy_path);
@@ -514,6 +525,19 @@ out_policy:
 	return status;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "check", cmd_check },
+	{ "new", cmd_new },
+	{ "predict", cmd_predict },
+	{ "eventlog", cmd_eventlog },
+	{ "sign", cmd_sign },
+	{ "allow", cmd_allow },
+	{ "verify", cmd_verify },
+};
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -523,19 +547,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
-	if (strcmp(argv[1], "new") == 0)
-		return cmd_new(argc - 1, argv + 1);
-	if (strcmp(argv[1], "predict") == 0)
-		return cmd_predict(argc - 1, argv + 1);
-	if (strcmp(argv[1], "eventlog") == 0)
-		return cmd_eventlog(argc - 1, argv + 1);
-	if (strcmp(argv[1], "sign") == 0)
-		return cmd_sign(argc - 1, argv + 1);
-	if (strcmp(argv[1], "allow") == 0)
-		return cmd_allow(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 	return usage_error("unknown command %s", argv[1]);
 }

@@ -23,6 +23,18 @@ int usage_error(const char *fmt, const char *arg);
 int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pcr,
 			 uint8_t *ret_value, const char **ret_reason);
 
+/* Adds a --bank argument to the mask: a bank name hash_alg_from_name knows, or "all".
+ * 0, or -EINVAL after printing the usage error "unknown bank NAME" (exit with EXIT_USAGE). */
+int slpolicy_add_bank(unsigned *banks, const char *name);
+
+/* Appends an --initrd argument to initrds (room for POLICY_MAX_INITRDS). 0, or -E2BIG after
+ * printing the usage error "too many --initrd" (exit with EXIT_USAGE). */
+int slpolicy_add_initrd(const char **initrds, size_t *n_initrds, const char *path);
+
+/* Opens the --root (or --sys) directory O_RDONLY | O_DIRECTORY; on failure prints
+ * "slpolicy: DIR: reason" and returns -1. */
+int slpolicy_open_root(const char *root);
+
 /* Reads a whole file of at most cap bytes (-E2BIG beyond) into a malloc'ed, NUL-terminated
  * buffer. 0 or -errno. */
 int slpolicy_read_file(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len);

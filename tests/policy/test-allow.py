@@ -9,8 +9,9 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from staging import SLPOLICY, new_policy, put_files  # noqa: E402
+
 passed, failed = 0, []
 
 
@@ -33,16 +34,10 @@ def run(*args):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         boot = os.path.join(tmp, "boot")
-        os.makedirs(boot)
         files = {n: os.urandom(3000) for n in ("vmlinuz", "vmlinuz-new", "initrd", "initrd-new")}
-        for n, data in files.items():
-            with open(os.path.join(boot, n), "wb") as f:
-                f.write(data)
+        put_files(boot, {"/" + n: data for n, data in files.items()})
         pol = os.path.join(tmp, "policy.json")
-        rc, out, err = run("new", "--root", boot, "--kernel", "/vmlinuz", "--initrd", "/initrd",
-                           "--cmdline", "quiet")
-        with open(pol, "w") as f:
-            f.write(out)
+        new_policy(boot, "/vmlinuz", ["/initrd"], "quiet", policy=pol)
         key, pub = os.path.join(tmp, "key.pem"), os.path.join(tmp, "key.pub.pem")
         subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True)
         subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True)

@@ -6,12 +6,12 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from staging import new_policy, predict, put_files  # noqa: E402
+
 passed, failed = 0, []
 
 
@@ -36,18 +36,12 @@ def chain(alg, datas):
 def main():
     with tempfile.TemporaryDirectory() as boot:
         kernel, cmdline = os.urandom(5000), "quiet"
-        with open(os.path.join(boot, "vmlinuz"), "wb") as f:
-            f.write(kernel)
-        pol = subprocess.run([SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz",
-                              "--cmdline", cmdline, "--bank", "all"], capture_output=True,
-                             check=True).stdout
+        put_files(boot, {"/vmlinuz": kernel})
         path = os.path.join(boot, "policy.json")
-        with open(path, "wb") as f:
-            f.write(pol)
+        pol = new_policy(boot, "/vmlinuz", cmdline=cmdline, banks=["all"], policy=path)
 
         def run(*args):
-            r = subprocess.run([SLPOLICY, "predict", path, "--root", boot] + list(args),
-                               capture_output=True)
+            r = predict(path, boot, *args)
             return r.returncode, r.stdout, r.stderr.decode()
 
         v = {alg: {17: os.urandom(hashlib.new(alg).digest_size),
