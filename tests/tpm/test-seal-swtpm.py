@@ -30,8 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from swtpm_host import SwTpm  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "policy"))
+import staging  # noqa: E402
 
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
 SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
 BANKS = ("sha1", "sha256")
 SET = "sha256:17,18,21,22"
@@ -73,24 +74,19 @@ def policy_pcr_digest(pcrs, values):
 
 def stage(tmp, name, cmdline):
     boot = os.path.join(tmp, name)
-    os.makedirs(boot)
     files = {"/vmlinuz": os.urandom(70001), "/initrd.img": os.urandom(3001)}
-    for path, data in files.items():
-        with open(boot + path, "wb") as f:
-            f.write(data)
-    pol = subprocess.run([SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz", "--initrd",
-                          "/initrd.img", "--cmdline", cmdline], capture_output=True,
-                         check=True).stdout
-    with open(os.path.join(boot, "policy.json"), "wb") as f:
-        f.write(pol)
+    staging.put_files(boot, files)
+    pol = staging.new_policy(boot, "/vmlinuz", ["/initrd.img"], cmdline,
+                             policy=os.path.join(boot, "policy.json"))
     return boot, pol, [files["/vmlinuz"], files["/initrd.img"], cmdline.encode(), b"\0\0\0\0"]
 
 
 def predict(boot, fmt, pcr17, pcr18):
-    return subprocess.run([SLPOLICY, "predict", os.path.join(boot, "policy.json"), "--root",
-                           boot, "--policy-path", "/policy.json", "--format", fmt,
-                           "--pcr", "17=" + pcr17.hex(), "--pcr", "sha256:18=" + pcr18.hex()],
-                          capture_output=True, check=True).stdout
+    r = staging.predict(os.path.join(boot, "policy.json"), boot, "--policy-path", "/policy.json",
+                        "--format", fmt, "--pcr", "17=" + pcr17.hex(),
+                        "--pcr", "sha256:18=" + pcr18.hex())
+    r.check_returncode()
+    return r.stdout
 
 
 def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_launch):
