@@ -202,6 +202,15 @@ def main():
                          HANDLE, input=secret)
             check(r.returncode == 0, "sll-seal seal from the prediction (PCRs not yet there)",
                   r.stderr.decode())
+            # Not through tpm.tool, which flushes after each command: sll-seal must itself.
+            r = subprocess.run([SLL_SEAL, "seal", "--pcrs", SET, "--values", pred_file,
+                                "--handle", HANDLE, "--replace"], input=secret, env=tpm.env,
+                               capture_output=True)
+            left = subprocess.run(["tpm2_getcap", "handles-loaded-session"], env=tpm.env,
+                                  capture_output=True)
+            check(r.returncode == 0 and left.returncode == 0 and left.stdout.strip() == b"",
+                  "sll-seal seal leaves no session loaded (no resource manager here)",
+                  r.stderr.decode() + left.stdout.decode())
             r = tpm.tool(SLL_SEAL, "unseal", "--pcrs", SET, "--handle", HANDLE)
             check(r.returncode == 1 and POLICY_FAIL in r.stderr.decode(),
                   "sll-seal unseal before the launch: the TPM's policy error", r.stderr.decode())
