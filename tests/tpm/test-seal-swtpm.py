@@ -150,6 +150,23 @@ def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_laun
           r.stderr.decode())
 
 
+def lockout_flow(tmp, tpm, pred_file, secret):
+    """A TPM in dictionary-attack lockout (one allowed failure, then one wrong password) still
+    seals: sll-seal's parent key has an empty authorisation, so it is noda."""
+    tpm.tool("tpm2_dictionarylockout", "-s", "-n", "1", "-t", "600", "-l", "600")
+    tpm.tool("tpm2_createprimary", "-C", "o", "-p", "right", "-c", os.path.join(tmp, "da.ctx"))
+    tpm.tool("tpm2_create", "-C", os.path.join(tmp, "da.ctx"), "-P", "wrong", "-u",
+             os.path.join(tmp, "da.pub"), "-r", os.path.join(tmp, "da.priv"))
+    r = tpm.tool("tpm2_getcap", "properties-variable")
+    check(b"inLockout:                 1" in r.stdout, "the TPM is in dictionary-attack lockout",
+          r.stdout.decode())
+    r = tpm.tool(SLL_SEAL, "seal", "--pcrs", SET, "--values", pred_file, "--handle",
+                 "0x81000102", input=secret)
+    check(r.returncode == 0, "sll-seal seals while the TPM is in lockout", r.stderr.decode())
+    tpm.tool("tpm2_evictcontrol", "-C", "o", "-c", "0x81000102")
+    tpm.tool("tpm2_dictionarylockout", "-c")
+
+
 def luks_volume(tmp):
     """A LUKS2 volume in a file (no device-mapper needed) with a passphrase in key slot 0, in
     VOLUME.pass. A cheap PBKDF: the slots' strength is not what is tested here."""
@@ -293,6 +310,7 @@ def main():
                   "sll-seal unseal once PCR 22 moved on: the TPM's policy error",
                   r.stderr.decode())
             signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_launch)
+            lockout_flow(tmp, tpm, pred_file, secret)
             r = tpm.tool("tpm2_getcap", "handles-transient")
             check(r.stdout.strip() == b"", "no transient object left in the TPM",
                   r.stdout.decode())
