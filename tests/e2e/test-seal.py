@@ -165,10 +165,21 @@ def luks_cases(kernel, initrds):
             f.write(key)
         with open(volume, "wb") as f:
             f.truncate(32 << 20)
-        r = subprocess.run(["cryptsetup", "luksFormat", "--type", "luks2", "--pbkdf", "pbkdf2",
-                            "--pbkdf-force-iterations", "1000", "-q", "--key-file", keyfile,
-                            volume], capture_output=True, text=True)
+        # As README has the admin do it: slot 0 a recovery passphrase (argon2id, the default
+        # PBKDF, with a memory cost the 512 MiB guest can afford), slot 1 the random key sealed
+        # to the launch (pbkdf2: the key has full entropy). cryptsetup tries slot 0 first.
+        with open(keyfile + ".recovery", "wb") as f:
+            f.write(os.urandom(16).hex().encode())
+        r = subprocess.run(["cryptsetup", "luksFormat", "--type", "luks2", "--pbkdf", "argon2id",
+                            "--pbkdf-memory", "65536", "--pbkdf-force-iterations", "4", "-q",
+                            "--key-file", keyfile + ".recovery", volume],
+                           capture_output=True, text=True)
         t.check(r.returncode == 0, f"luks: cryptsetup luksFormat of a 32 MiB volume {r.stderr}")
+        r = subprocess.run(["cryptsetup", "luksAddKey", "--pbkdf", "pbkdf2",
+                            "--pbkdf-force-iterations", "1000", "-q", "--key-file",
+                            keyfile + ".recovery", volume, keyfile], capture_output=True,
+                           text=True)
+        t.check(r.returncode == 0, f"luks: cryptsetup luksAddKey of the key to seal {r.stderr}")
         os.unlink(keyfile)
         s, policy = stage(tmp, kernel, initrds + [("/luks.img", luks)], cmdline=cmdline)
         s.put_policy(policy)

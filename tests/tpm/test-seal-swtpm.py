@@ -148,6 +148,15 @@ def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_laun
     check(r.returncode == 1 and r.stdout == b"" and b"tpm2_verifysignature" in r.stderr,
           "signed: a state signed with another key is refused by the TPM's signature check",
           r.stderr.decode())
+    # ... nor does swapping the public key the runtime reads (it is on an unmeasured partition).
+    other_pub = other_key + ".pub"
+    subprocess.run(["openssl", "pkey", "-in", other_key, "-pubout", "-out", other_pub],
+                   check=True, capture_output=True)
+    swapped = [other_pub if a == pub else a for a in unseal]
+    r = tpm.tool(*swapped)
+    check(r.returncode == 1 and r.stdout == b"" and POLICY_FAIL.encode() in r.stderr,
+          "signed: the forged state with the forger's public key: the TPM's policy check fails",
+          r.stderr.decode())
 
 
 def lockout_flow(tmp, tpm, pred_file, secret):

@@ -324,7 +324,13 @@ lk=$tmp/luks
 cryptsetup_bin=$(command -v cryptsetup) || die "no cryptsetup: run build.sh packages"
 mkdir -p "$lk/bin" "$lk/lib/x86_64-linux-gnu" "$lk/run" "$lk/etc/sll-runtime.d"
 install -m 0755 "$(readlink -f "$cryptsetup_bin")" "$lk/bin/cryptsetup"
-libs_of "$cryptsetup_bin" | { grep -vxF -f "$tmp/libs" || true; } | install_libs "$lk"
+# libgcc_s too: glibc loads it at run time (ldd cannot see it) when a thread exits, and
+# argon2id key slots are derived by threads ("libgcc_s.so.1 must be installed for
+# pthread_exit to work", then an abort).
+libgcc_s=/lib/x86_64-linux-gnu/libgcc_s.so.1
+[ -e "$libgcc_s" ] || die "no $libgcc_s"
+{ libs_of "$cryptsetup_bin"; echo "$libgcc_s"; } | { grep -vxF -f "$tmp/libs" || true; } |
+    install_libs "$lk"
 kmod_ver=${vmlinuz[0]##*/vmlinuz-}
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/deb" "./lib/modules/$kmod_ver"
 depmod -b "$tmp/deb" "$kmod_ver"
