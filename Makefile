@@ -142,11 +142,17 @@ distclean:
 reprocheck:
 	tests/reprocheck.sh
 
-# Static analysis: cppcheck over all our C, warnings are errors (part of make test).
+# Every shell script of the tree (tools/sll-seal is POSIX sh without a .sh name).
+SHELL_SCRIPTS := build.sh .ci/run $(sort $(shell find tests -name '*.sh'))
+
+# Static analysis: cppcheck over all our C and shellcheck over the shell scripts, warnings
+# are errors (part of make test).
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
 		-Ipolicy -Iinit -Ikexec --suppress=missingIncludeSystem --inline-suppr \
 		--error-exitcode=1 policy init kexec tools tests/unit tests/fuzz tests/tools tests/bench
+	shellcheck -S warning $(SHELL_SCRIPTS)
+	shellcheck -S warning -s sh tools/sll-seal
 
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:

@@ -54,7 +54,7 @@ APT_PACKAGES=(
 	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
 	python3-jsonschema openssl kexec-tools
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
-	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool cpuid
+	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool cpuid shellcheck
 	clevis clevis-tpm2 clevis-luks cryptsetup-bin
 )
 
@@ -173,7 +173,8 @@ build_dep_kernel_headers() {
 # so that both sides parse policies with the very same library.
 build_dep_json_c() {
 	local cc=${2:-musl-gcc} prefix=${3:-$SYSROOT} cflags=${4:-$CFLAGS}
-	local b=$DEPSRC/json-c-build-$(basename "$prefix")
+	local b
+	b=$DEPSRC/json-c-build-$(basename "$prefix")
 	rm -rf "$b"
 	cmake -S "$1" -B "$b" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER="$cc" \
 		-DCMAKE_C_FLAGS="$cflags" -DCMAKE_INSTALL_PREFIX="$prefix" \

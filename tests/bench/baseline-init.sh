@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # The benchmark's baseline launcher: what slinit does, as a shell script with stock tools
 # (busybox, tpm2-tools, kexec-tools), PID 1 of the SL image variant "baseline".
 # Same boot partition, same files, same events as slinit (DESIGN section 3): policy bytes
@@ -35,7 +36,7 @@ t "boot partition mounted"
 
 # "sha1=HEX,sha256=HEX" of a file, one pass per bank (as the stock tools do).
 digests() {
-	out= sep=
+	out='' sep=''
 	for b in $BANKS; do
 		h=$(${b}sum "$1") || die "$1: ${b}sum"
 		out="$out$sep$b=${h%% *}"
