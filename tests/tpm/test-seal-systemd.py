@@ -309,9 +309,12 @@ def main():
                     os.path.join(tmp, "sig.bin"), os.path.join(tmp, "pol.bin"))
             check(r.returncode == 0, "sig: base64 of an RSA PKCS#1 v1.5 SHA-256 signature of "
                   "pol by the admin key (openssl dgst -verify)", r.stdout + r.stderr)
-            r = tpm.tool(*sign, "--values", cur_file)
+            r = run(*sign, "--values", cur_file, env=tpm.env)     # no flush after it
             check(r.returncode == 0 and len(load(signed)["sha256"]) == 1,
                   "the same state signed twice: still one entry", load(signed))
+            r = run("tpm2_getcap", "handles-loaded-session", env=tpm.env)
+            check(r.returncode == 0 and r.stdout.strip() == b"", "sll-seal sign leaves no "
+                  "session loaded in a TPM without a resource manager", r.stdout + r.stderr)
             current_only = load(signed)
             r = tpm.tool(SLL_SEAL, "sign", "--key", key, "--pcrs", "sha384:17,18,21,22",
                          "--values", cur_file, "--systemd", os.path.join(tmp, "x.json"))
