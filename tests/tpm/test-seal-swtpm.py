@@ -18,10 +18,8 @@ slinit does. Checked:
   state differs.
 """
 import base64
-import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -30,8 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from swtpm_host import SwTpm  # noqa: E402
-sys.path.insert(0, os.path.join(ROOT, "tests", "policy"))
-import staging  # noqa: E402
+from sealing_ref import chain, policy_pcr_digest, predict, stage  # noqa: E402
 
 SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
 BANKS = ("sha1", "sha256")
@@ -53,40 +50,6 @@ def check(cond, what, detail=""):
         if detail:
             print("     " + str(detail).strip().replace("\n", "\n     "))
     return cond
-
-
-def chain(alg, start, datas):
-    v = start
-    for d in datas:
-        v = hashlib.new(alg, v + hashlib.new(alg, d).digest()).digest()
-    return v
-
-
-def policy_pcr_digest(pcrs, values):
-    """TPM2_PolicyPCR's policy digest from a zero start (TPM 2.0 Part 3, 23.7), sha256 bank."""
-    select = bytearray(3)
-    for p in pcrs:
-        select[p // 8] |= 1 << (p % 8)
-    selection = struct.pack(">IHB", 1, 0x000B, 3) + bytes(select)
-    return hashlib.sha256(bytes(32) + struct.pack(">I", 0x17F) + selection +
-                          hashlib.sha256(values).digest()).digest()
-
-
-def stage(tmp, name, cmdline):
-    boot = os.path.join(tmp, name)
-    files = {"/vmlinuz": os.urandom(70001), "/initrd.img": os.urandom(3001)}
-    staging.put_files(boot, files)
-    pol = staging.new_policy(boot, "/vmlinuz", ["/initrd.img"], cmdline,
-                             policy=os.path.join(boot, "policy.json"))
-    return boot, pol, [files["/vmlinuz"], files["/initrd.img"], cmdline.encode(), b"\0\0\0\0"]
-
-
-def predict(boot, fmt, pcr17, pcr18):
-    r = staging.predict(os.path.join(boot, "policy.json"), boot, "--policy-path", "/policy.json",
-                        "--format", fmt, "--pcr", "17=" + pcr17.hex(),
-                        "--pcr", "sha256:18=" + pcr18.hex())
-    r.check_returncode()
-    return r.stdout
 
 
 def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_launch):

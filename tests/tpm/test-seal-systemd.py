@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -40,8 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from swtpm_host import SwTpm  # noqa: E402
+from sealing_ref import chain, policy_pcr_digest, predict, stage  # noqa: E402
 
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
 SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
 BANKS = ("sha1", "sha256")
 SET = "sha256:17,18,21,22"
@@ -77,23 +76,6 @@ def tpm_run(tpm, *args, **env):
     return r
 
 
-def chain(alg, start, datas):
-    v = start
-    for d in datas:
-        v = hashlib.new(alg, v + hashlib.new(alg, d).digest()).digest()
-    return v
-
-
-def policy_pcr_digest(pcrs, values):
-    """TPM2_PolicyPCR's policy digest from a zero start (TPM 2.0 Part 3, 23.7), sha256 bank."""
-    select = bytearray(3)
-    for p in pcrs:
-        select[p // 8] |= 1 << (p % 8)
-    selection = struct.pack(">IHB", 1, 0x000B, 3) + bytes(select)
-    return hashlib.sha256(bytes(32) + struct.pack(">I", 0x17F) + selection +
-                          hashlib.sha256(values).digest()).digest()
-
-
 def der(tag, body):
     n = len(body)
     if n < 0x80:
@@ -125,29 +107,6 @@ def genkey(tmp, name):
         key, check=True)
     run("openssl", "pkey", "-in", key, "-pubout", "-out", pub, check=True)
     return key, pub
-
-
-def stage(tmp, name, cmdline):
-    boot = os.path.join(tmp, name)
-    os.makedirs(boot)
-    files = {"/vmlinuz": os.urandom(70001), "/initrd.img": os.urandom(3001)}
-    for path, data in files.items():
-        with open(boot + path, "wb") as f:
-            f.write(data)
-    pol = run(SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz", "--initrd", "/initrd.img",
-              "--cmdline", cmdline, check=True).stdout
-    with open(os.path.join(boot, "policy.json"), "wb") as f:
-        f.write(pol)
-    return boot, pol, [files["/vmlinuz"], files["/initrd.img"], cmdline.encode(), b"\0\0\0\0"]
-
-
-def predict(boot, pcr17, pcr18, out):
-    raw = run(SLPOLICY, "predict", os.path.join(boot, "policy.json"), "--root", boot,
-              "--policy-path", "/policy.json", "--format", "tpm2", "--pcr", "17=" + pcr17.hex(),
-              "--pcr", "sha256:18=" + pcr18.hex(), check=True).stdout
-    with open(out, "wb") as f:
-        f.write(raw)
-    return raw
 
 
 def launch(tpm, image, policy_bytes, events):
@@ -253,8 +212,11 @@ def main():
         boot, policy_bytes, events = stage(tmp, "boot", "console=ttyS0 quiet")
         other, other_pol, other_events = stage(tmp, "other", "console=ttyS0 init=/bin/sh")
         cur_file, next_file = os.path.join(tmp, "current.pcrs"), os.path.join(tmp, "next.pcrs")
-        cur = predict(boot, pcr17, pcr18, cur_file)
-        nxt = predict(other, pcr17, pcr18, next_file)
+        cur = predict(boot, "tpm2", pcr17, pcr18)
+        nxt = predict(other, "tpm2", pcr17, pcr18)
+        for path, values in ((cur_file, cur), (next_file, nxt)):
+            with open(path, "wb") as f:
+                f.write(values)
         check(cur == pcr17 + pcr18 + chain("sha256", bytes(32), [policy_bytes]) +
               chain("sha256", bytes(32), events), "the current prediction = hashlib")
         cur_pol, next_pol = policy_pcr_digest(PCRS, cur), policy_pcr_digest(PCRS, nxt)
