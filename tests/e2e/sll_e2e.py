@@ -15,6 +15,8 @@ BUILD = os.path.join(ROOT, "build")
 SLPOLICY = os.path.join(BUILD, "slpolicy")
 IMAGE = os.path.join(BUILD, "sll.efi")
 RUNTIME = os.path.join(BUILD, "runtime")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from checks import Checks  # noqa: E402,F401  (the e2e tests take it from here)
 
 
 def build_runtime():
@@ -198,24 +200,6 @@ def host_tpm(state, banks=("sha1", "sha256")):
             return subprocess.run([f"tpm2_{args[0]}", *args[1:]], env=t.env, check=check,
                                   capture_output=True, input=stdin)
         yield tpm2
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = []
-
-    def check(self, cond, what):
-        print(("ok   " if cond else "FAIL ") + what, flush=True)
-        if cond:
-            self.passed += 1
-        else:
-            self.failed.append(what)
-        return cond
-
-    def summary(self):
-        print(f"{self.passed} passed, {len(self.failed)} failed")
-        return 1 if self.failed else 0
 
 
 SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")

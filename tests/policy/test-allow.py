@@ -12,18 +12,11 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from staging import SLPOLICY, new_policy, put_files  # noqa: E402
 
-passed, failed = 0, []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-        if detail:
-            print("     " + str(detail))
+t = Checks()
+check = t.check
 
 
 def run(*args):
@@ -81,8 +74,7 @@ def main():
                            (["--kernel", "/vmlinuz"], "no --root")):
             rc, out, err = run("allow", pol, *args)
             check(rc == 2, f"usage error: {what}", err)
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

@@ -20,17 +20,11 @@ from collect_ref import cpuid_canonical, gpt_bytes, mbr_bytes, smbios_keep  # no
 
 FIXTURES = os.path.join(ROOT, "tests", "data", "collect")
 BANKS = ["sha1", "sha256", "sha384", "sha512"]
-failures = []
-passed = 0
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what)
-    if cond:
-        passed += 1
-    else:
-        failures.append(what)
+t = Checks()
+check = t.check
 
 
 def chain(alg, digests):
@@ -204,8 +198,7 @@ def main():
               "a `cpuid -1 -r` capture predicts the same cpuid event as sll-collect's "
               + ev_tool.stderr.decode().strip())
 
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

@@ -12,18 +12,11 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from staging import new_policy, predict, put_files  # noqa: E402
 
-passed, failed = 0, []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-        if detail:
-            print("     " + str(detail))
+t = Checks()
+check = t.check
 
 
 def chain(alg, datas):
@@ -102,8 +95,7 @@ def main():
                   f"refused ({reason}): {' '.join(a[:24] for a in args)}", err.splitlines()[:1])
         rc, out, err = run("--no-drtm", "--pcr", "12=" + p17)
         check(rc == 0 and f"sha256:12=" in out.decode(), "--no-drtm still takes PCR 12", err)
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

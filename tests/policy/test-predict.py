@@ -12,17 +12,11 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
 BANKS = ["sha1", "sha256", "sha384", "sha512"]
-failures = []
-passed = 0
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what)
-    if cond:
-        passed += 1
-    else:
-        failures.append(what)
+t = Checks()
+check = t.check
 
 
 def chain(alg, start, digests):
@@ -113,8 +107,7 @@ def main():
         check(run("predict", policy_file, "--root", boot, "--entry", "nope").returncode == 1,
               "unknown entry refused")
 
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

@@ -37,19 +37,11 @@ HANDLE = "0x81000100"
 LAUNCH = []
 POLICY_FAIL = "a policy check failed"
 
-passed, failed = 0, []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-        if detail:
-            print("     " + str(detail).strip().replace("\n", "\n     "))
-    return cond
+t = Checks()
+check = t.check
 
 
 def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_launch):
@@ -286,8 +278,7 @@ def main():
             r = tpm.tool("tpm2_getcap", "handles-transient")
             check(r.stdout.strip() == b"", "no transient object left in the TPM",
                   r.stdout.decode())
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

@@ -49,19 +49,11 @@ SIGFILE = "tpm2-pcr-signature.json"
 # Where the token plugin looks first (systemd 252: /etc/systemd, /run/systemd, then /usr/...).
 CONF_DIR = "/etc/systemd"
 
-passed, failed = 0, []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-        if detail:
-            print("     " + str(detail).strip().replace("\n", "\n     "))
-    return cond
+t = Checks()
+check = t.check
 
 
 def run(*args, **kw):
@@ -359,8 +351,7 @@ def main():
                     vol.img)
             check(r.returncode == 0, "the passphrase slot still opens the volume",
                   r.stderr.decode())
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return t.summary()
 
 
 if __name__ == "__main__":
