@@ -48,7 +48,7 @@ export SOURCE_DATE_EPOCH=0 LC_ALL=C TZ=UTC
 
 APT_PACKAGES=(
 	build-essential musl-tools pkg-config bc bison flex cpio xz-utils kmod patch xxd
-	libelf-dev libssl-dev dpkg-dev ccache
+	libelf-dev libssl-dev dpkg-dev ccache rsync
 	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
 	linux-source-6.1 linux-image-amd64
 	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
