@@ -35,8 +35,10 @@ HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 	distclean reprocheck
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
+# ROLLBACK_NV=0x01XXXXXX[:ordinary]: every policy's serial is checked against that TPM NV
+# counter (or 8-byte index), whatever the policy says.
 all image:
-	POLICY_PUBKEY="$(POLICY_PUBKEY)" ./build.sh
+	POLICY_PUBKEY="$(POLICY_PUBKEY)" ROLLBACK_NV="$(ROLLBACK_NV)" ./build.sh
 
 slinit: $(BUILD)/slinit
 

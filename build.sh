@@ -13,6 +13,9 @@
 #   SL_CMDLINE=STR        extra built-in kernel command line
 #   POLICY_PUBKEY=PEM     build the Ed25519 policy-signing public key in: only signed
 #                         policies are then accepted (openssl pkey -pubout gives the PEM)
+#   ROLLBACK_NV=0x01XXXXXX[:ordinary]  build the anti-rollback floor in: every policy's
+#                         serial must be at least the value of this TPM NV counter (or, with
+#                         :ordinary, of this 8-byte NV index), whatever the policy says
 #   IMAGE_VARIANT=NAME    build build/sll-NAME.efi beside build/sll.efi (own kernel objects)
 #   INITRAMFS_LIST=FILE   gen_init_cpio list of the built-in initramfs (default
 #                         initramfs/sl.list; @SLINIT@ stands for build/slinit)
@@ -36,10 +39,12 @@ KCONFIG_FRAGMENTS=${KCONFIG_FRAGMENTS:-base qemu hw}
 INITRAMFS_LIST=${INITRAMFS_LIST:-$ROOT/initramfs/sl.list}
 DEBIAN_SUITE=trixie
 
-# The built-in command line. tpm_tis.locality=2 comes from kernel-config/patches/0001:
-# PID 1 must extend PCRs 17-22, which the TPM only accepts from locality 2. Under OVMF
-# the firmware passes no command line, so it has to be built in.
-SL_BUILTIN_CMDLINE="console=ttyS0,115200 tpm_tis.locality=2${SL_CMDLINE:+ $SL_CMDLINE}"
+# The built-in command line, the only one the kernel takes: of a boot loader's (or a UEFI
+# Boot#### entry's) command line only the sl.* words are kept (kernel-config/base.config).
+# tpm_tis.locality=2 comes from kernel-config/patches/0001: PID 1 must extend PCRs 17-22,
+# which the TPM only accepts from locality 2. noinitrd stops the EFI stub from loading a
+# boot loader's initrd= at all (the kernel ignores any external initrd anyway).
+SL_BUILTIN_CMDLINE="console=ttyS0,115200 tpm_tis.locality=2 noinitrd${SL_CMDLINE:+ $SL_CMDLINE}"
 
 # Fixed build identity so two builds of the same tree give the same bytes (PCR 17).
 export KBUILD_BUILD_TIMESTAMP="1970-01-01 00:00:00 UTC"
@@ -378,6 +383,16 @@ policy_key_raw() {
 	printf '%s' "${der:24}" | xxd -r -p
 }
 
+# ROLLBACK_NV=0x01XXXXXX[:counter|:ordinary] as slinit reads it (init/rollback.h): the
+# handle in lower case, then the kind of index; a counter unless said otherwise.
+rollback_nv_text() {
+	local handle=${1%%:*} kind=counter
+	[[ $1 == *:* ]] && kind=${1#*:}
+	[[ $handle =~ ^0x01[0-9a-fA-F]{6}$ && $kind =~ ^(counter|ordinary)$ ]] ||
+		die "ROLLBACK_NV=$1: give a TPM NV index handle 0x01XXXXXX, optionally :counter or :ordinary"
+	printf '%s %s\n' "${handle,,}" "$kind"
+}
+
 # The list must not be named *.cpio.*: kbuild would embed such a file as compressed cpio data.
 write_initramfs_list() {
 	local tmp
@@ -388,11 +403,18 @@ write_initramfs_list() {
 	fi
 	tmp=$(mktemp)
 	sed -e "s|@SLINIT@|$KDIR/initramfs/init|g" "$INITRAMFS_LIST" >"$tmp"
+	if [ -n "${POLICY_PUBKEY:-}${ROLLBACK_NV:-}" ]; then
+		printf '%s\n' "dir /etc 0755 0 0" "dir /etc/sll 0755 0 0" >>"$tmp"
+	fi
 	if [ -n "${POLICY_PUBKEY:-}" ]; then
 		policy_key_raw "$POLICY_PUBKEY" >"$KDIR/policy.pub.new"
 		stage_initramfs_file "$KDIR/policy.pub.new" policy.pub
-		printf '%s\n' "dir /etc 0755 0 0" "dir /etc/sll 0755 0 0" \
-			"file /etc/sll/policy.pub $KDIR/initramfs/policy.pub 0444 0 0" >>"$tmp"
+		printf '%s\n' "file /etc/sll/policy.pub $KDIR/initramfs/policy.pub 0444 0 0" >>"$tmp"
+	fi
+	if [ -n "${ROLLBACK_NV:-}" ]; then
+		rollback_nv_text "$ROLLBACK_NV" >"$KDIR/rollback-nv.new"
+		stage_initramfs_file "$KDIR/rollback-nv.new" rollback-nv
+		printf '%s\n' "file /etc/sll/rollback-nv $KDIR/initramfs/rollback-nv 0444 0 0" >>"$tmp"
 	fi
 	replace_if_changed "$tmp" "$KDIR/sl.list"
 }

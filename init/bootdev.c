@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +22,26 @@
 
 #define POLL_INTERVAL_MS 50
 
-static const char *const fs_types[] = { "vfat", "ext4" };
+/* Partitions a scan mounts (each once) while it waits, and how many holders it names. */
+#define SCAN_MAX_PARTITIONS 256
+#define SCAN_MAX_NAMED 4
+
+/* ext4 without journal replay: a read-only mount of a partition whose journal holds
+ * transactions would otherwise write them back, and slinit writes /boot only when the
+ * policy asks for the event log copy. */
+static const struct {
+	const char *type;
+	const char *data;
+} fs_types[] = { { "vfat", NULL }, { "ext4", "norecovery" } };
 
 static int try_mount(const char *dev)
 {
 	int err = ENODEV;
 
 	for (size_t i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++) {
-		if (mount(dev, BOOT_MOUNT, fs_types[i], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL) == 0) {
-			log_debug("mounted %s (%s) read-only on %s", dev, fs_types[i], BOOT_MOUNT);
+		if (mount(dev, BOOT_MOUNT, fs_types[i].type,
+			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, fs_types[i].data) == 0) {
+			log_debug("mounted %s (%s) read-only on %s", dev, fs_types[i].type, BOOT_MOUNT);
 			return 0;
 		}
 		err = errno;
@@ -59,11 +71,29 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Without sl.boot: partitions in name order (vda1 before vdb1), the first holding the policy. */
-static int scan_partitions(const char *policy, char *ret_dev, size_t size)
+struct scan {
+	char seen[SCAN_MAX_PARTITIONS][NAME_MAX + 1]; /* partitions mounted once already */
+	size_t seen_count;
+	char holders[SCAN_MAX_NAMED][300]; /* the first ones holding the policy */
+	size_t holder_count;                /* all of them */
+};
+
+static bool scan_seen(struct scan *scan, const char *name)
+{
+	for (size_t i = 0; i < scan->seen_count; i++)
+		if (strcmp(scan->seen[i], name) == 0)
+			return true;
+	if (scan->seen_count < SCAN_MAX_PARTITIONS)
+		snprintf(scan->seen[scan->seen_count++], sizeof(scan->seen[0]), "%s", name);
+	return false;
+}
+
+/* Without sl.boot: mounts each partition that appeared since the last call, in name order,
+ * and counts those holding the policy. Two are refused, however late the second appears. */
+static int scan_partitions(const char *policy, struct scan *scan)
 {
 	struct dirent **names;
-	int n = scandir("/sys/class/block", &names, NULL, by_name), found = -ENOENT;
+	int n = scandir("/sys/class/block", &names, NULL, by_name);
 
 	if (n < 0)
 		return -errno;
@@ -72,19 +102,29 @@ static int scan_partitions(const char *policy, char *ret_dev, size_t size)
 
 		snprintf(path, sizeof(path), "/sys/class/block/%s/partition", names[i]->d_name);
 		snprintf(dev, sizeof(dev), "/dev/%s", names[i]->d_name);
-		if (found == 0 || access(path, F_OK) < 0 || try_mount(dev) < 0)
+		if (access(path, F_OK) < 0 || scan_seen(scan, names[i]->d_name) || try_mount(dev) < 0)
 			continue;
-		if (has_policy(policy)) {
-			snprintf(ret_dev, size, "%s", dev);
-			found = 0;
-		} else {
-			umount(BOOT_MOUNT);
-		}
+		if (has_policy(policy) && scan->holder_count++ < SCAN_MAX_NAMED)
+			snprintf(scan->holders[scan->holder_count - 1], sizeof(scan->holders[0]), "%s",
+				 dev);
+		umount(BOOT_MOUNT);
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	return found;
+	return 0;
+}
+
+static void refuse_holders(const char *policy, const struct scan *scan)
+{
+	char list[SCAN_MAX_NAMED * 300] = "";
+
+	for (size_t i = 0; i < scan->holder_count && i < SCAN_MAX_NAMED; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 scan->holders[i]);
+	log_failure("boot partition", "%zu partitions hold %s (%s%s): refusing to guess; choose "
+		    "one with sl.boot=UUID=... or PARTUUID=...", scan->holder_count, policy, list,
+		    scan->holder_count > SCAN_MAX_NAMED ? ", ..." : "");
 }
 
 /* Every partition whose LABEL/UUID/PARTUUID matches, through libblkid's probing (no cache
@@ -154,6 +194,56 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* The scan's verdict at the end of the wait: the one holder, mounted, or the refusal. */
+static int mount_the_holder(const struct sl_options *opts, const struct scan *scan,
+			    char *ret_dev, size_t dev_size)
+{
+	int r;
+
+	if (scan->holder_count > 1) {
+		refuse_holders(opts->policy, scan);
+		return -ENOTUNIQ;
+	}
+	if (scan->holder_count == 0) {
+		log_failure("boot partition", "no vfat/ext4 partition holding %s appeared within %u s",
+			    opts->policy, opts->boot_timeout);
+		return -ENODEV;
+	}
+	r = try_mount(scan->holders[0]);
+	if (r < 0) {
+		log_failure(scan->holders[0], "cannot mount it again: %s", strerror(-r));
+		return r;
+	}
+	snprintf(ret_dev, dev_size, "%s", scan->holders[0]);
+	log_info("boot partition: %s (the one partition holding %s)", ret_dev, opts->policy);
+	return 0;
+}
+
+/* Without sl.boot: the whole sl.boot_timeout is waited, so that a second partition holding
+ * the policy (a stick plugged in by an attacker, a cloned disk) is seen even when it appears
+ * after the first: the launch then stops instead of depending on probe order. */
+static int mount_scanned(const struct sl_options *opts, long deadline, char *ret_dev,
+			 size_t dev_size)
+{
+	struct scan *scan = calloc(1, sizeof(*scan));
+	int r;
+
+	if (!scan)
+		return -ENOMEM;
+	for (;;) {
+		r = scan_partitions(opts->policy, scan);
+		if (r < 0 || scan->holder_count > 1 || now_ms() >= deadline)
+			break;
+		usleep(POLL_INTERVAL_MS * 1000);
+	}
+	if (r < 0)
+		log_failure("boot partition", "listing /sys/class/block: %s", strerror(-r));
+	else
+		r = mount_the_holder(opts, scan, ret_dev, dev_size);
+	free(scan);
+	return r;
+}
+
 int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
 {
 	long deadline = now_ms() + (long)opts->boot_timeout * 1000L;
@@ -167,36 +257,43 @@ int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
 	}
 	if (mkdir(BOOT_MOUNT, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	if (!opts->boot[0])
+		return mount_scanned(opts, deadline, ret_dev, dev_size);
 	/* Devices on real hardware (USB, NVMe) appear late: poll until the deadline. */
 	for (;;) {
-		if (opts->boot[0]) {
-			r = resolve(opts->boot, ret_dev, dev_size);
-			if (r == -ENOTUNIQ)
-				return r;
-			if (r == 0) {
-				r = try_mount(ret_dev);
-				if (r < 0) {
-					log_failure(ret_dev, "cannot mount it read-only as vfat or ext4: %s",
-						    strerror(-r));
-					return r;
-				}
-				return 0;
-			}
-		} else if (scan_partitions(opts->policy, ret_dev, dev_size) == 0) {
-			log_info("boot partition: %s (first partition holding %s)", ret_dev,
-				 opts->policy);
-			return 0;
+		r = resolve(opts->boot, ret_dev, dev_size);
+		if (r == -ENOTUNIQ)
+			return r;
+		if (r == 0) {
+			r = try_mount(ret_dev);
+			if (r < 0)
+				log_failure(ret_dev, "cannot mount it read-only as vfat or ext4: %s",
+					    strerror(-r));
+			return r;
 		}
 		if (now_ms() >= deadline)
 			break;
 		usleep(POLL_INTERVAL_MS * 1000);
 	}
-	if (opts->boot[0])
-		log_failure("sl.boot", "%s did not appear within %u s", opts->boot, opts->boot_timeout);
-	else
-		log_failure("boot partition", "no vfat/ext4 partition holding %s appeared within %u s",
-			    opts->policy, opts->boot_timeout);
+	log_failure("sl.boot", "%s did not appear within %u s", opts->boot, opts->boot_timeout);
 	return -ENODEV;
+}
+
+/* ext4's superblock, 1024 bytes into the partition: s_magic (0xEF53) at 0x38 and
+ * s_feature_incompat at 0x60, whose RECOVER bit (0x4) says the journal holds transactions. */
+int bootdev_journal_needs_recovery(const char *dev)
+{
+	uint8_t sb[0x64];
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, sb, sizeof(sb), 1024) != (ssize_t)sizeof(sb))
+		r = -EIO;
+	else if (sb[0x38] == 0x53 && sb[0x39] == 0xEF && (sb[0x60] & 0x04))
+		r = 1;
+	close(fd);
+	return r;
 }
 
 int bootdev_open_root(void)

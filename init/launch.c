@@ -25,6 +25,16 @@ static unsigned allow_list_banks(const struct policy_allow_list *l)
 	return banks;
 }
 
+/* Every bank an allow-list of the entry names: each object is hashed in all of them. */
+static unsigned entry_banks(const struct policy_entry *e)
+{
+	unsigned banks = allow_list_banks(&e->allow_kernel);
+
+	for (size_t i = 0; e->allow_initrds && i < e->initrd_count; i++)
+		banks |= allow_list_banks(&e->allow_initrds[i]);
+	return banks;
+}
+
 /* MemAvailable from /proc/meminfo, in bytes. */
 static int memory_available(unsigned long long *ret)
 {
@@ -109,9 +119,10 @@ static int read_object(int root_fd, const char *path, unsigned banks, int fd,
 	return 0;
 }
 
+/* list_name is the allow-list's in the refusal: "kernel", or "initrd[i]" for the i-th initrd. */
 static int check_allowed(const struct policy_entry *e, const struct policy_allow_list *list,
-			 const struct digest_set *d, const char *kind, const char *path, char *why,
-			 size_t why_size)
+			 const struct digest_set *d, const char *kind, const char *list_name,
+			 const char *path, char *why, size_t why_size)
 {
 	char hex[2 * HASH_MAX_SIZE + 1];
 
@@ -119,8 +130,20 @@ static int check_allowed(const struct policy_entry *e, const struct policy_allow
 		return 0;
 	digest_hex(d, HASH_SHA256, hex);
 	snprintf(why, why_size, "%s %s: digest sha256:%.16s... is not in allow.%s", kind, path,
-		 (d->banks & HASH_BANK(HASH_SHA256)) ? hex : "?", kind);
+		 (d->banks & HASH_BANK(HASH_SHA256)) ? hex : "?", list_name);
 	return -EBADMSG;
+}
+
+/* The i-th initrd against its own allow-list only: no initrd's bytes pass at another's path. */
+static int check_initrd(const struct policy_entry *e, size_t i, const struct digest_set *d,
+			char *why, size_t why_size)
+{
+	static const struct policy_allow_list none;
+	char list_name[32];
+
+	snprintf(list_name, sizeof(list_name), "initrd[%zu]", i);
+	return check_allowed(e, e->allow_initrds ? &e->allow_initrds[i] : &none, d, "initrd",
+			     list_name, e->initrds[i], why, why_size);
 }
 
 /* The kernel's unpacker wants each archive of a concatenated initrd at a 4-byte boundary
@@ -142,14 +165,13 @@ int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struc
 		char *why, size_t why_size)
 {
 	struct launch l = { .kernel_fd = -1, .initrd_fd = -1, .log = NULL };
-	unsigned hash_banks = banks | allow_list_banks(&e->allow_kernel) |
-			      allow_list_banks(&e->allow_initrd);
+	unsigned hash_banks = banks | entry_banks(e);
 	int r;
 
 	r = kexec_memfd_new("sll-kernel", &l.kernel_fd);
 	if (r < 0 || (r = read_object(root_fd, e->kernel, hash_banks, l.kernel_fd, 0, &l.kernel,
 				      &l.kernel_size, why, why_size)) < 0 ||
-	    (r = check_allowed(e, &e->allow_kernel, &l.kernel, "kernel", e->kernel, why,
+	    (r = check_allowed(e, &e->allow_kernel, &l.kernel, "kernel", "kernel", e->kernel, why,
 			       why_size)) < 0 ||
 	    (r = kexec_memfd_seal(l.kernel_fd)) < 0)
 		goto fail;
@@ -161,8 +183,7 @@ int launch_read(int root_fd, const struct policy_entry *e, unsigned banks, struc
 		    (r = read_object(root_fd, e->initrds[i], hash_banks, l.initrd_fd,
 				     l.kernel_size + l.initrd_size, &l.initrds[i], &l.initrd_size, why,
 				     why_size)) < 0 ||
-		    (r = check_allowed(e, &e->allow_initrd, &l.initrds[i], "initrd", e->initrds[i],
-				       why, why_size)) < 0)
+		    (r = check_initrd(e, i, &l.initrds[i], why, why_size)) < 0)
 			goto fail;
 	*ret = l;
 	return 0;

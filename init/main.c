@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "bootdev.h"
 #include "collectors.h"
@@ -35,7 +38,9 @@ struct slinit {
 	bool have_policy;
 	bool have_key;
 	uint8_t key[POLICY_KEY_SIZE];
+	struct rollback_floor image_floor; /* ROLLBACK_NV= of the build; nv_index 0: none */
 	bool capped;
+	bool journal_dirty; /* ext4 /boot whose journal needs replaying: never written */
 	int root_fd;
 	long start_ms;
 	long step_ms;
@@ -158,6 +163,21 @@ static bool drtm_detected(struct slinit *s)
 	return true;
 }
 
+/* PCRs 17-22 take extends only from locality 2, which the SL kernel's TPM driver requests
+ * only on TIS TPMs (kernel-config/patches/0001). On a CRB TPM (firmware TPMs: Intel PTT, AMD
+ * fTPM) every extend would fail: say why at once. */
+static void require_locality2_driver(struct slinit *s)
+{
+	char driver[64];
+
+	if (tpm_driver(driver, sizeof(driver)) < 0 || strcmp(driver, "tpm_crb") != 0)
+		return;
+	log_failure("TPM", "%s is a CRB TPM (tpm_crb, as firmware TPMs are): this SL kernel uses "
+		    "locality 2, which PCRs 17-22 need, only on TIS TPMs (tpm_tis)",
+		    tpm_device(s->rec.tpm));
+	halt(s);
+}
+
 static void open_tpm(struct slinit *s)
 {
 	char banks[64] = "";
@@ -176,6 +196,8 @@ static void open_tpm(struct slinit *s)
 			snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s",
 				 banks[0] ? " " : "", hash_alg_name((enum hash_alg)a));
 	s->rec.drtm = drtm_detected(s);
+	if (s->rec.drtm)
+		require_locality2_driver(s);
 	recorder_open_drtm_log(&s->rec);
 	log_info("TPM %s, banks %s, %s", tpm_device(s->rec.tpm), banks,
 		 s->rec.drtm ? "dynamic launch detected" : "no dynamic launch");
@@ -184,6 +206,7 @@ static void open_tpm(struct slinit *s)
 
 static void mount_boot(struct slinit *s)
 {
+	struct statfs fs;
 	char dev[300];
 
 	if (bootdev_mount(&s->opts, dev, sizeof(dev)) < 0)
@@ -194,29 +217,49 @@ static void mount_boot(struct slinit *s)
 		halt(s);
 	}
 	log_info("boot partition %s mounted read-only", dev);
+	if (statfs(BOOT_MOUNT, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC)
+		s->journal_dirty = bootdev_journal_needs_recovery(dev) != 0;
 	step_done(s, "boot partition");
+}
+
+/* A file the build put into the image (the key, the floor): its length, -1 if the image has
+ * none (an empty file is not none). A file that cannot be read or holds more than size bytes
+ * halts. */
+static ssize_t read_built_in(struct slinit *s, const char *path, const char *what, void *buf,
+			     size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		log_failure(path, "cannot open the built-in %s: %s", what, strerror(errno));
+		halt(s);
+	}
+	n = read(fd, buf, size);
+	if (n < 0 || read(fd, &(uint8_t){ 0 }, 1) != 0) {
+		log_failure(path, "the built-in %s cannot be read or is longer than %zu bytes", what,
+			    size);
+		halt(s);
+	}
+	close(fd);
+	return n;
 }
 
 /* With a key built in, a signed policy is mandatory; the key's digest goes into PCR 19
  * before the policy is read, so the PCRs say which authority the launch obeyed. */
 static void load_policy_key(struct slinit *s)
 {
-	int fd = open(POLICY_KEY_FILE, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	ssize_t n = read_built_in(s, POLICY_KEY_FILE, "key", s->key, sizeof(s->key));
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return;
-		log_failure(POLICY_KEY_FILE, "cannot open the built-in key: %s", strerror(errno));
-		halt(s);
-	}
-	n = read(fd, s->key, sizeof(s->key));
-	if (n != (ssize_t)sizeof(s->key) || read(fd, &(uint8_t){ 0 }, 1) != 0) {
+	if (n < 0)
+		return;
+	if (n != (ssize_t)sizeof(s->key)) {
 		log_failure(POLICY_KEY_FILE, "the built-in key must be exactly %d raw bytes",
 			    POLICY_KEY_SIZE);
 		halt(s);
 	}
-	close(fd);
 	s->have_key = true;
 	if (measure_policy_key(&s->rec.events, s->rec.banks, s->key, sizeof(s->key)) < 0 ||
 	    recorder_commit(&s->rec) < 0)
@@ -311,6 +354,12 @@ static void load_policy(struct slinit *s)
 		 (long long)s->policy.serial, s->policy.entry_count,
 		 s->policy.entry_count == 1 ? "y" : "ies",
 		 s->policy.on_failure == POLICY_ON_FAILURE_CAP ? "cap" : "halt");
+	step_done(s, "policy");
+}
+
+/* After the floor: an old policy's on_failure "cap" must not boot its recovery entry. */
+static void check_drtm(struct slinit *s)
+{
 	if (s->policy.require_drtm && !s->rec.drtm) {
 		log_failure("policy", "require_drtm is true but this is not a dynamic launch");
 		fail(s, "no dynamic launch");
@@ -318,26 +367,64 @@ static void load_policy(struct slinit *s)
 	if (!s->rec.drtm)
 		log_info("no DRTM: recording into PCR 12 (policy) and PCR 13 (launch), as the "
 			 "policy allows");
-	step_done(s, "policy");
 }
 
-/* An older policy is refused before anything it says is acted on: halt, not its recovery
- * entry, which would be the old entry the floor exists to keep out. */
-static void check_rollback(struct slinit *s)
+/* ROLLBACK_NV= of the build: the floor is named by the image, as the key is, so that a policy
+ * signed before anti-rollback was used (or one without anti_rollback) cannot switch it off. */
+static void load_image_floor(struct slinit *s)
 {
-	char why[256];
-	uint64_t floor;
+	char text[64] = "", why[128];
 
-	if (!s->policy.rollback_nv_index)
+	if (read_built_in(s, ROLLBACK_IMAGE_FILE, "anti-rollback floor", text,
+			  sizeof(text) - 1) < 0)
 		return;
-	if (rollback_check(s->rec.tpm, s->policy.rollback_nv_index, s->policy.serial, &floor, why,
-			   sizeof(why)) < 0) {
-		log_failure(s->opts.policy, "/anti_rollback: %s", why);
+	if (rollback_parse_image(text, &s->image_floor, why, sizeof(why)) < 0) {
+		log_failure(ROLLBACK_IMAGE_FILE, "%s", why);
 		halt(s);
 	}
-	log_info("anti-rollback: serial %lld >= floor %llu in TPM NV index 0x%08x",
-		 (long long)s->policy.serial, (unsigned long long)floor,
-		 (unsigned)s->policy.rollback_nv_index);
+}
+
+/* The floor the image names, else (older setups) the one the policy names. */
+static bool rollback_floor(struct slinit *s, struct rollback_floor *ret)
+{
+	uint32_t named = s->policy.rollback_nv_index;
+
+	if (s->image_floor.nv_index && named && named != s->image_floor.nv_index) {
+		log_failure(s->opts.policy, "/anti_rollback/nv_index: 0x%08x, but this image keeps "
+			    "its anti-rollback floor in TPM NV index 0x%08x", (unsigned)named,
+			    (unsigned)s->image_floor.nv_index);
+		halt(s);
+	}
+	*ret = s->image_floor;
+	if (!ret->nv_index)
+		*ret = (struct rollback_floor){ .nv_index = named, .kind = ROLLBACK_KIND_ANY };
+	return ret->nv_index != 0;
+}
+
+/* Right after the signature: an older policy is refused before anything it says is acted on
+ * (require_drtm, collectors, entries): halt, not its recovery entry, which would be the old
+ * entry the floor exists to keep out. */
+static void check_rollback(struct slinit *s)
+{
+	struct rollback_floor f;
+	char why[256];
+	uint64_t floor;
+	int r;
+
+	if (!rollback_floor(s, &f))
+		return;
+	r = rollback_check(s->rec.tpm, &f, s->policy.serial, &floor, why, sizeof(why));
+	if (r == -EPERM)
+		log_failure(s->opts.policy, "/serial: %s", why);
+	else if (r < 0 && f.kind != ROLLBACK_KIND_ANY)
+		log_failure("anti-rollback floor of the image", "%s", why);
+	else if (r < 0)
+		log_failure(s->opts.policy, "/anti_rollback: %s", why);
+	if (r < 0)
+		halt(s);
+	log_info("anti-rollback: serial %lld >= floor %llu in TPM NV index 0x%08x%s",
+		 (long long)s->policy.serial, (unsigned long long)floor, (unsigned)f.nv_index,
+		 f.kind == ROLLBACK_KIND_COUNTER ? " (counter)" : "");
 	step_done(s, "anti-rollback");
 }
 
@@ -373,6 +460,11 @@ static void write_log_copy(struct slinit *s, const struct launch *l)
 
 	if (!s->policy.eventlog_path)
 		return;
+	if (s->journal_dirty) {
+		log_info("warning: event log not copied to the boot partition: its ext4 journal "
+			 "needs replaying, which slinit never does (mount it once in the runtime OS)");
+		return;
+	}
 	if (logfile_write(s->root_fd, s->policy.eventlog_path, l->log, l->log_len, why,
 			  sizeof(why)) < 0)
 		log_info("warning: event log not copied to the boot partition: %s", why);
@@ -381,10 +473,23 @@ static void write_log_copy(struct slinit *s, const struct launch *l)
 	step_done(s, "event log copy");
 }
 
+/* After a verified entry was refused, a measured-only one would boot whatever is there: that
+ * downgrade of trust happens only when the policy says "measured_fallback": true. */
+static bool downgrade_refused(struct slinit *s, const struct policy_entry *e,
+			      const char *refused_verified)
+{
+	if (!refused_verified || e->verified || s->policy.measured_fallback)
+		return false;
+	log_info("entry \"%s\" is measured only: not tried after the verified entry \"%s\" was "
+		 "refused (the policy does not set measured_fallback)", e->name, refused_verified);
+	return true;
+}
+
 /* sl.entry= or the first entry whose objects verify (a fallback keeps fleets bootable). */
 static void launch(struct slinit *s)
 {
-	char why[512];
+	const char *refused_verified = NULL;
+	char why[512] = "";
 
 	for (size_t i = 0; i < s->policy.entry_count; i++) {
 		const struct policy_entry *e = &s->policy.entries[i];
@@ -392,7 +497,8 @@ static void launch(struct slinit *s)
 		size_t measured = s->rec.events.count;
 		struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
 
-		if (s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0)
+		if ((s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0) ||
+		    downgrade_refused(s, e, refused_verified))
 			continue;
 		why[0] = '\0';
 		if (launch_entry(s, e, &l, why, sizeof(why)) == 0) {
@@ -408,6 +514,8 @@ static void launch(struct slinit *s)
 			fail(s, e->name);
 		}
 		log_info("entry \"%s\" refused: %s; trying the next one", e->name, why);
+		if (e->verified && !refused_verified)
+			refused_verified = e->name;
 	}
 	if (s->opts.entry[0])
 		log_failure("sl.entry", "no entry is named \"%s\"", s->opts.entry);
@@ -426,8 +534,10 @@ int main(void)
 	open_tpm(&s);
 	mount_boot(&s);
 	load_policy_key(&s);
+	load_image_floor(&s);
 	load_policy(&s);
 	check_rollback(&s);
+	check_drtm(&s);
 	run_collectors(&s);
 	launch(&s);
 

@@ -2,10 +2,12 @@
 #include "tpm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_sys.h>
@@ -101,6 +103,22 @@ void tpm_close(struct tpm *tpm)
 const char *tpm_device(const struct tpm *tpm)
 {
 	return tpm->device;
+}
+
+/* /dev/tpm0 and /dev/tpmrm0, the devices slinit opens, are both chip tpm0's. */
+int tpm_driver(char *ret_name, size_t size)
+{
+	char link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	n = readlink("/sys/class/tpm/tpm0/device/driver", link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	snprintf(ret_name, size, "%s", base ? base + 1 : link);
+	return 0;
 }
 
 unsigned tpm_command_count(const struct tpm *tpm)

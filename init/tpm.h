@@ -1,6 +1,7 @@
 /* TPM access for slinit over tpm2-tss (SAPI + device TCTI): banks, PCR read, PCR extend. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "digest.h"
@@ -20,6 +21,10 @@ const char *tpm_last_error(const struct tpm *tpm);
 int tpm_active_banks(struct tpm *tpm, unsigned *ret_banks);
 
 int tpm_pcr_read(struct tpm *tpm, enum hash_alg alg, unsigned pcr, uint8_t ret_value[HASH_MAX_SIZE]);
+
+/* The kernel driver bound to the TPM slinit opens (tpm_tis, tpm_crb, ...), from sysfs; -errno
+ * if it cannot be told. */
+int tpm_driver(char *ret_name, size_t size);
 
 /* TPM commands sent so far (for the boot report). */
 unsigned tpm_command_count(const struct tpm *tpm);

@@ -3,162 +3,29 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
-/* The deepest schema v1 nesting is /entries/N/allow/kernel/N; anything deeper is hostile. */
+#include "allow.h"
+#include "pjson.h"
+
+/* The deepest schema v1 nesting is /entries/N/allow/initrd/N/N; anything deeper is hostile. */
 #define POLICY_MAX_DEPTH 8
-
-static void add_error(struct policy_errors *errs, const char *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_error(struct policy_errors *errs, const char *where, const char *fmt, ...)
-{
-	struct policy_error *e;
-	va_list ap;
-
-	if (errs->count == errs->capacity) {
-		size_t cap = errs->capacity ? 2 * errs->capacity : 8;
-		struct policy_error *v = realloc(errs->errors, cap * sizeof(*v));
-		if (!v)
-			return; /* the caller still fails: count > 0 is not required for that */
-		errs->errors = v;
-		errs->capacity = cap;
-	}
-	e = &errs->errors[errs->count++];
-	snprintf(e->where, sizeof(e->where), "%s", where[0] ? where : "/");
-	va_start(ap, fmt);
-	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
-	va_end(ap);
-}
-
-void policy_errors_free(struct policy_errors *errs)
-{
-	free(errs->errors);
-	*errs = (struct policy_errors){ 0 };
-}
-
-/* A JSON pointer to parent/key (RFC 6901 escaping); unprintable bytes become '?'. */
-static void child_path(char *out, size_t size, const char *parent, const char *key)
-{
-	size_t n = (size_t)snprintf(out, size, "%s/", parent);
-
-	for (const char *k = key; *k && n + 3 < size; k++) {
-		unsigned char c = (unsigned char)*k;
-		if (c == '~' || c == '/') {
-			out[n++] = '~';
-			out[n++] = c == '~' ? '0' : '1';
-		} else {
-			out[n++] = (char)((c < 0x20 || c == 0x7f) ? '?' : c);
-		}
-	}
-	out[n < size ? n : size - 1] = '\0';
-}
-
-static void index_path(char *out, size_t size, const char *parent, size_t i)
-{
-	/* Paths are bounded by POLICY_MAX_DEPTH; a truncated one still names the spot. */
-	if (snprintf(out, size, "%s/%zu", parent, i) >= (int)size)
-		out[size - 2] = '~';
-}
-
-static const char *json_type_word(json_object *o)
-{
-	switch (json_object_get_type(o)) {
-	case json_type_null: return "null";
-	case json_type_boolean: return "a boolean";
-	case json_type_double: return "a number with a fraction";
-	case json_type_int: return "an integer";
-	case json_type_object: return "an object";
-	case json_type_array: return "an array";
-	case json_type_string: return "a string";
-	}
-	return "unknown";
-}
-
-/* Every key must be one of the allowed ones, and the required ones must be present. */
-static bool check_keys(json_object *obj, const char *path, const char *const *allowed,
-		       const char *const *required, struct policy_errors *errs)
-{
-	bool ok = true;
-	char p[128];
-
-	json_object_object_foreach(obj, key, val) {
-		bool known = false;
-		(void)val;
-		for (const char *const *a = allowed; *a; a++)
-			known |= strcmp(*a, key) == 0;
-		if (!known) {
-			child_path(p, sizeof(p), path, key);
-			add_error(errs, p, "unknown key");
-			ok = false;
-		}
-	}
-	for (const char *const *r = required; *r; r++)
-		if (!json_object_object_get_ex(obj, *r, NULL)) {
-			add_error(errs, path, "missing required key \"%s\"", *r);
-			ok = false;
-		}
-	return ok;
-}
-
-static bool expect_type(json_object *o, enum json_type type, const char *path, const char *what,
-			struct policy_errors *errs)
-{
-	if (json_object_get_type(o) == type)
-		return true;
-	add_error(errs, path, "must be %s, not %s", what, json_type_word(o));
-	return false;
-}
-
-/* A string without NUL bytes (json-c keeps \u0000 inside), at most max bytes, non-empty. */
-static char *get_string(json_object *o, const char *path, size_t max, struct policy_errors *errs)
-{
-	const char *s;
-	size_t len;
-	char *copy;
-
-	if (!expect_type(o, json_type_string, path, "a string", errs))
-		return NULL;
-	s = json_object_get_string(o);
-	len = (size_t)json_object_get_string_len(o);
-	if (strlen(s) != len) {
-		add_error(errs, path, "contains a NUL character");
-		return NULL;
-	}
-	if (len == 0) {
-		add_error(errs, path, "must not be empty");
-		return NULL;
-	}
-	if (len > max) {
-		add_error(errs, path, "is %zu bytes long, more than the limit of %zu", len, max);
-		return NULL;
-	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			add_error(errs, path, "contains a control character at byte %zu", i);
-			return NULL;
-		}
-	copy = strdup(s);
-	if (!copy)
-		add_error(errs, path, "out of memory");
-	return copy;
-}
 
 /* Absolute, beneath the boot partition's root: no "..", ".", or empty components. */
 static char *get_path(json_object *o, const char *path, struct policy_errors *errs)
 {
-	char *s = get_string(o, path, POLICY_MAX_PATH, errs);
+	char *s = pjson_string(o, path, POLICY_MAX_PATH, errs);
 	const char *c;
 
 	if (!s)
 		return NULL;
 	if (s[0] != '/') {
-		add_error(errs, path, "path must be absolute (start with /), relative to the boot partition");
+		pjson_error(errs, path,
+			    "path must be absolute (start with /), relative to the boot partition");
 		goto bad;
 	}
 	for (c = s + 1;; ) {
@@ -166,11 +33,11 @@ static char *get_path(json_object *o, const char *path, struct policy_errors *er
 		size_t n = end ? (size_t)(end - c) : strlen(c);
 
 		if (n == 0) {
-			add_error(errs, path, "path has an empty component (// or a trailing /)");
+			pjson_error(errs, path, "path has an empty component (// or a trailing /)");
 			goto bad;
 		}
 		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) {
-			add_error(errs, path, "path must not contain \".\" or \"..\" components");
+			pjson_error(errs, path, "path must not contain \".\" or \"..\" components");
 			goto bad;
 		}
 		if (!end)
@@ -192,128 +59,6 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-typedef bool (*parse_element_fn)(json_object *obj, const char *path, void *element,
-				 struct policy_errors *errs);
-
-/* Parses an array with one callback per element into a calloc'ed vector; every element is
- * parsed (and every problem reported) even after a bad one. */
-static bool parse_array(json_object *arr, const char *path, size_t min, size_t max,
-			const char *what, size_t element_size, void **ret_vec, size_t *ret_count,
-			parse_element_fn parse_one, struct policy_errors *errs)
-{
-	size_t n;
-	bool ok = true;
-	char p[128], type_word[64];
-
-	snprintf(type_word, sizeof(type_word), "an array of %s", what);
-	if (!expect_type(arr, json_type_array, path, type_word, errs))
-		return false;
-	n = json_object_array_length(arr);
-	if (min && (n < min || n > max)) {
-		add_error(errs, path, "must list %zu to %zu %s, not %zu", min, max, what, n);
-		return false;
-	}
-	if (n > max) {
-		add_error(errs, path, "lists %zu %s, more than the limit of %zu", n, what, max);
-		return false;
-	}
-	/* One more element than needed, so that an empty array still has a vector. */
-	if (!(*ret_vec = calloc(n + 1, element_size))) {
-		add_error(errs, path, "out of memory");
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		index_path(p, sizeof(p), path, i);
-		(*ret_count)++;
-		ok &= parse_one(json_object_array_get_idx(arr, i), p,
-				(char *)*ret_vec + i * element_size, errs);
-	}
-	return ok;
-}
-
-/* "sha256:<64 lower-case hex digits>" (and sha1, sha384, sha512). */
-static bool parse_digest(json_object *o, const char *path, void *element,
-			 struct policy_errors *errs)
-{
-	struct policy_digest *ret = element;
-	const char *s, *colon, *hex;
-	char alg_name[8];
-	enum hash_alg alg;
-	size_t n;
-
-	if (!expect_type(o, json_type_string, path, "a digest string \"sha256:<hex>\"", errs))
-		return false;
-	s = json_object_get_string(o);
-	colon = strchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(alg_name)) {
-		add_error(errs, path, "digest must look like \"sha256:<hex>\"");
-		return false;
-	}
-	memcpy(alg_name, s, (size_t)(colon - s));
-	alg_name[colon - s] = '\0';
-	if (hash_alg_from_name(alg_name, &alg) < 0) {
-		add_error(errs, path, "unknown digest algorithm \"%s\" (sha1, sha256, sha384, sha512)",
-			  alg_name);
-		return false;
-	}
-	hex = colon + 1;
-	n = hash_alg_size(alg);
-	if ((size_t)json_object_get_string_len(o) != (size_t)(hex - s) + 2 * n) {
-		add_error(errs, path, "%s digest must have exactly %zu hex digits", alg_name, 2 * n);
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			add_error(errs, path, "digest must be lower-case hex digits only");
-			return false;
-		}
-		ret->d[i] = (uint8_t)(hi << 4 | lo);
-	}
-	ret->alg = alg;
-	return true;
-}
-
-static bool parse_allow_list(json_object *arr, const char *path, struct policy_allow_list *ret,
-			     struct policy_errors *errs)
-{
-	return parse_array(arr, path, 1, POLICY_MAX_ALLOWED, "digests", sizeof(*ret->digests),
-			   (void **)&ret->digests, &ret->count, parse_digest, errs);
-}
-
-static bool parse_allow(json_object *obj, const char *path, struct policy_entry *e,
-			struct policy_errors *errs)
-{
-	static const char *const keys[] = { "kernel", "initrd", NULL };
-	static const char *const required[] = { "kernel", NULL };
-	json_object *v;
-	bool ok;
-	char p[128];
-
-	if (!expect_type(obj, json_type_object, path, "an object", errs))
-		return false;
-	ok = check_keys(obj, path, keys, required, errs);
-	if (json_object_object_get_ex(obj, "kernel", &v)) {
-		child_path(p, sizeof(p), path, "kernel");
-		ok &= parse_allow_list(v, p, &e->allow_kernel, errs);
-	}
-	if (json_object_object_get_ex(obj, "initrd", &v)) {
-		child_path(p, sizeof(p), path, "initrd");
-		ok &= parse_allow_list(v, p, &e->allow_initrd, errs);
-	}
-	e->verified = true;
-	return ok;
-}
-
 static bool parse_path_element(json_object *o, const char *path, void *element,
 			       struct policy_errors *errs)
 {
@@ -326,15 +71,16 @@ static bool parse_path_element(json_object *o, const char *path, void *element,
 static bool parse_initrds(json_object *arr, const char *path, struct policy_entry *e,
 			  struct policy_errors *errs)
 {
-	bool ok = parse_array(arr, path, 0, POLICY_MAX_INITRDS, "initrds", sizeof(*e->initrds),
+	bool ok = pjson_array(arr, path, 0, POLICY_MAX_INITRDS, "initrds", sizeof(*e->initrds),
 			      (void **)&e->initrds, &e->initrd_count, parse_path_element, errs);
 	char p[128];
 
 	for (size_t i = 0; i < e->initrd_count; i++)
 		for (size_t j = 0; j < i; j++)
 			if (e->initrds[i] && e->initrds[j] && strcmp(e->initrds[i], e->initrds[j]) == 0) {
-				index_path(p, sizeof(p), path, i);
-				add_error(errs, p, "initrd \"%s\" is listed twice", e->initrds[i]);
+				pjson_index(p, sizeof(p), path, i);
+				pjson_error(errs, p, "initrd \"%s\" is listed twice",
+					    e->initrds[i]);
 				ok = false;
 			}
 	return ok;
@@ -350,41 +96,38 @@ static bool parse_entry(json_object *obj, const char *path, void *element,
 	bool ok;
 	char p[128];
 
-	if (!expect_type(obj, json_type_object, path, "an object", errs))
+	if (!pjson_type(obj, json_type_object, path, "an object", errs))
 		return false;
-	ok = check_keys(obj, path, keys, required, errs);
+	ok = pjson_keys(obj, path, keys, required, errs);
 	if (json_object_object_get_ex(obj, "name", &v)) {
-		child_path(p, sizeof(p), path, "name");
-		e->name = get_string(v, p, POLICY_MAX_NAME, errs);
+		pjson_child(p, sizeof(p), path, "name");
+		e->name = pjson_string(v, p, POLICY_MAX_NAME, errs);
 		if (e->name && !valid_name(e->name)) {
-			add_error(errs, p, "name may only use letters, digits, '-', '_' and '.'");
+			pjson_error(errs, p, "name may only use letters, digits, '-', '_' and '.'");
 			ok = false;
 		}
 		ok &= e->name != NULL;
 	}
 	if (json_object_object_get_ex(obj, "kernel", &v)) {
-		child_path(p, sizeof(p), path, "kernel");
+		pjson_child(p, sizeof(p), path, "kernel");
 		e->kernel = get_path(v, p, errs);
 		ok &= e->kernel != NULL;
 	}
 	if (json_object_object_get_ex(obj, "initrd", &v)) {
-		child_path(p, sizeof(p), path, "initrd");
+		pjson_child(p, sizeof(p), path, "initrd");
 		ok &= parse_initrds(v, p, e, errs);
 	}
 	if (json_object_object_get_ex(obj, "cmdline", &v)) {
-		child_path(p, sizeof(p), path, "cmdline");
-		e->cmdline = get_string(v, p, POLICY_MAX_CMDLINE, errs);
+		pjson_child(p, sizeof(p), path, "cmdline");
+		e->cmdline = pjson_string(v, p, POLICY_MAX_CMDLINE, errs);
 		ok &= e->cmdline != NULL;
 	}
 	if (json_object_object_get_ex(obj, "allow", &v)) {
-		child_path(p, sizeof(p), path, "allow");
-		ok &= parse_allow(v, p, e, errs);
-		/* A verified launch verifies every object it loads. */
-		if (e->verified && e->initrd_count && !e->allow_initrd.digests &&
-		    json_object_object_get_ex(v, "kernel", NULL)) {
-			add_error(errs, p, "entry has initrds but no \"initrd\" allow-list");
-			ok = false;
-		}
+		/* Without a vector, "initrd" was no valid array: its count is unknown. */
+		bool initrds_known = e->initrds || !json_object_object_get_ex(obj, "initrd", NULL);
+
+		pjson_child(p, sizeof(p), path, "allow");
+		ok &= allow_parse(v, p, e, initrds_known, errs);
 	}
 	return ok;
 }
@@ -395,23 +138,23 @@ static bool parse_dmi_types(json_object *arr, const char *path, struct policy_co
 	size_t n;
 	char p[128];
 
-	if (!expect_type(arr, json_type_array, path, "an array of SMBIOS types", errs))
+	if (!pjson_type(arr, json_type_array, path, "an array of SMBIOS types", errs))
 		return false;
 	n = json_object_array_length(arr);
 	if (n == 0 || n > 256) {
-		add_error(errs, path, "must list 1 to 256 SMBIOS structure types");
+		pjson_error(errs, path, "must list 1 to 256 SMBIOS structure types");
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *t = json_object_array_get_idx(arr, i);
 		int64_t v;
 
-		index_path(p, sizeof(p), path, i);
-		if (!expect_type(t, json_type_int, p, "an integer", errs))
+		pjson_index(p, sizeof(p), path, i);
+		if (!pjson_type(t, json_type_int, p, "an integer", errs))
 			return false;
 		v = json_object_get_int64(t);
 		if (v < 0 || v > 255) {
-			add_error(errs, p, "SMBIOS type must be 0 to 255");
+			pjson_error(errs, p, "SMBIOS type must be 0 to 255");
 			return false;
 		}
 		c->dmi_types[v] = 1;
@@ -424,11 +167,11 @@ static bool parse_dmi_types(json_object *arr, const char *path, struct policy_co
 static bool get_bounded_int(json_object *o, const char *path, int64_t min, int64_t max,
 			    int64_t *ret, struct policy_errors *errs)
 {
-	if (!expect_type(o, json_type_int, path, "an integer", errs))
+	if (!pjson_type(o, json_type_int, path, "an integer", errs))
 		return false;
 	*ret = json_object_get_int64(o);
 	if (*ret < min || *ret > max) {
-		add_error(errs, path, "must be %" PRId64 " to %" PRId64, min, max);
+		pjson_error(errs, path, "must be %" PRId64 " to %" PRId64, min, max);
 		return false;
 	}
 	return true;
@@ -442,16 +185,17 @@ static bool parse_storage(json_object *obj, const char *path, struct policy_coll
 	static const char *const required[] = { "type", "disk", NULL };
 	json_object *v;
 	int64_t n;
-	bool ok = check_keys(obj, path, keys, required, errs);
+	bool ok = pjson_keys(obj, path, keys, required, errs);
 	bool has_part = json_object_object_get_ex(obj, "partition", NULL);
 	bool has_bytes = json_object_object_get_ex(obj, "bytes", NULL);
 	char p[128];
 
 	if (json_object_object_get_ex(obj, "disk", &v)) {
-		child_path(p, sizeof(p), path, "disk");
+		pjson_child(p, sizeof(p), path, "disk");
 		if (json_object_get_type(v) == json_type_string &&
 		    strncmp(json_object_get_string(v), "/dev/", 5) != 0) {
-			add_error(errs, p, "disk must be a device path under /dev/ (e.g. /dev/vda)");
+			pjson_error(errs, p,
+				    "disk must be a device path under /dev/ (e.g. /dev/vda)");
 			ok = false;
 		} else {
 			c->path = get_path(v, p, errs);
@@ -459,18 +203,19 @@ static bool parse_storage(json_object *obj, const char *path, struct policy_coll
 		}
 	}
 	if (has_part != has_bytes) {
-		add_error(errs, path, "missing required key \"%s\"", has_part ? "bytes" : "partition");
+		pjson_error(errs, path, "missing required key \"%s\"",
+			    has_part ? "bytes" : "partition");
 		ok = false;
 	}
 	if (json_object_object_get_ex(obj, "partition", &v)) {
-		child_path(p, sizeof(p), path, "partition");
+		pjson_child(p, sizeof(p), path, "partition");
 		if (get_bounded_int(v, p, 1, POLICY_MAX_PARTITION, &n, errs))
 			c->partition = (unsigned)n;
 		else
 			ok = false;
 	}
 	if (json_object_object_get_ex(obj, "bytes", &v)) {
-		child_path(p, sizeof(p), path, "bytes");
+		pjson_child(p, sizeof(p), path, "bytes");
 		if (get_bounded_int(v, p, 1, POLICY_MAX_STORAGE_BYTES, &n, errs))
 			c->bytes = (size_t)n;
 		else
@@ -492,14 +237,14 @@ static bool parse_collector(json_object *obj, const char *path, void *element,
 	const char *type;
 	char p[128];
 
-	if (!expect_type(obj, json_type_object, path, "an object", errs))
+	if (!pjson_type(obj, json_type_object, path, "an object", errs))
 		return false;
 	if (!json_object_object_get_ex(obj, "type", &v)) {
-		add_error(errs, path, "missing required key \"type\"");
+		pjson_error(errs, path, "missing required key \"type\"");
 		return false;
 	}
-	child_path(p, sizeof(p), path, "type");
-	char *type_copy = get_string(v, p, 16, errs);
+	pjson_child(p, sizeof(p), path, "type");
+	char *type_copy = pjson_string(v, p, 16, errs);
 	if (!type_copy)
 		return false;
 	type = json_object_get_string(v);
@@ -507,24 +252,24 @@ static bool parse_collector(json_object *obj, const char *path, void *element,
 	if (strcmp(type, "dmi") == 0) {
 		c->type = COLLECTOR_DMI;
 		c->dmi_all_types = true;
-		if (!check_keys(obj, path, dmi_keys, type_required, errs))
+		if (!pjson_keys(obj, path, dmi_keys, type_required, errs))
 			return false;
 		if (json_object_object_get_ex(obj, "types", &v)) {
-			child_path(p, sizeof(p), path, "types");
+			pjson_child(p, sizeof(p), path, "types");
 			return parse_dmi_types(v, p, c, errs);
 		}
 		return true;
 	}
 	if (strcmp(type, "cpuid") == 0) {
 		c->type = COLLECTOR_CPUID;
-		return check_keys(obj, path, plain_keys, type_required, errs);
+		return pjson_keys(obj, path, plain_keys, type_required, errs);
 	}
 	if (strcmp(type, "file") == 0) {
 		c->type = COLLECTOR_FILE;
-		if (!check_keys(obj, path, file_keys, file_required, errs))
+		if (!pjson_keys(obj, path, file_keys, file_required, errs))
 			return false;
 		json_object_object_get_ex(obj, "path", &v);
-		child_path(p, sizeof(p), path, "path");
+		pjson_child(p, sizeof(p), path, "path");
 		c->path = get_path(v, p, errs);
 		return c->path != NULL;
 	}
@@ -532,7 +277,7 @@ static bool parse_collector(json_object *obj, const char *path, void *element,
 		c->type = COLLECTOR_STORAGE;
 		return parse_storage(obj, path, c, errs);
 	}
-	add_error(errs, p, "unknown collector type (dmi, cpuid, file, storage)");
+	pjson_error(errs, p, "unknown collector type (dmi, cpuid, file, storage)");
 	return false;
 }
 
@@ -543,11 +288,11 @@ static bool parse_eventlog(json_object *obj, const char *path, struct policy *po
 	json_object *v;
 	char p[128];
 
-	if (!expect_type(obj, json_type_object, path, "an object", errs) ||
-	    !check_keys(obj, path, keys, keys, errs))
+	if (!pjson_type(obj, json_type_object, path, "an object", errs) ||
+	    !pjson_keys(obj, path, keys, keys, errs))
 		return false;
 	json_object_object_get_ex(obj, "path", &v);
-	child_path(p, sizeof(p), path, "path");
+	pjson_child(p, sizeof(p), path, "path");
 	pol->eventlog_path = get_path(v, p, errs);
 	return pol->eventlog_path != NULL;
 }
@@ -561,16 +306,17 @@ static bool parse_anti_rollback(json_object *obj, const char *path, struct polic
 	char p[128], *s;
 	bool ok = true;
 
-	if (!expect_type(obj, json_type_object, path, "an object", errs) ||
-	    !check_keys(obj, path, keys, keys, errs))
+	if (!pjson_type(obj, json_type_object, path, "an object", errs) ||
+	    !pjson_keys(obj, path, keys, keys, errs))
 		return false;
 	json_object_object_get_ex(obj, "nv_index", &v);
-	child_path(p, sizeof(p), path, "nv_index");
-	s = get_string(v, p, 16, errs);
+	pjson_child(p, sizeof(p), path, "nv_index");
+	s = pjson_string(v, p, 16, errs);
 	if (!s)
 		return false;
 	if (strlen(s) != 10 || strncmp(s, "0x01", 4) != 0 || strspn(s + 2, "0123456789abcdefABCDEF") != 8) {
-		add_error(errs, p, "must be a TPM NV index handle written 0x01XXXXXX (8 hex digits)");
+		pjson_error(errs, p,
+			    "must be a TPM NV index handle written 0x01XXXXXX (8 hex digits)");
 		ok = false;
 	} else {
 		pol->rollback_nv_index = (uint32_t)strtoul(s + 2, NULL, 16);
@@ -579,70 +325,88 @@ static bool parse_anti_rollback(json_object *obj, const char *path, struct polic
 	return ok;
 }
 
-static bool parse_top(json_object *root, struct policy *pol, struct policy_errors *errs)
+/* What happens when a launch fails: on_failure, recovery and measured_fallback. */
+static bool parse_failure(json_object *root, struct policy *pol, struct policy_errors *errs)
 {
-	static const char *const keys[] = { "schema", "serial", "require_drtm", "on_failure",
-					    "recovery", "collectors", "entries", "eventlog",
-					    "anti_rollback", NULL };
-	static const char *const required[] = { "schema", "serial", "entries", NULL };
 	json_object *v;
-	bool ok;
+	bool ok = true;
 
-	if (!expect_type(root, json_type_object, "", "an object", errs))
-		return false;
-	ok = check_keys(root, "", keys, required, errs);
-
-	if (json_object_object_get_ex(root, "schema", &v) &&
-	    (!expect_type(v, json_type_int, "/schema", "an integer", errs) ||
-	     json_object_get_int64(v) != 1)) {
-		if (json_object_get_type(v) == json_type_int)
-			add_error(errs, "/schema", "unsupported schema version %" PRId64 " (this is v1)",
-				  json_object_get_int64(v));
-		ok = false;
-	}
-	if (json_object_object_get_ex(root, "serial", &v)) {
-		if (!expect_type(v, json_type_int, "/serial", "an integer", errs))
-			ok = false;
-		else if ((pol->serial = json_object_get_int64(v)) < 0 ||
-			 pol->serial == INT64_MAX /* json-c saturates larger numbers */) {
-			add_error(errs, "/serial", "must be 0 to %" PRId64, INT64_MAX - 1);
-			ok = false;
-		}
-	}
-	pol->require_drtm = true;
-	if (json_object_object_get_ex(root, "require_drtm", &v)) {
-		if (expect_type(v, json_type_boolean, "/require_drtm", "true or false", errs))
-			pol->require_drtm = json_object_get_boolean(v);
-		else
-			ok = false;
-	}
 	pol->on_failure = POLICY_ON_FAILURE_HALT;
 	if (json_object_object_get_ex(root, "on_failure", &v)) {
-		char *s = get_string(v, "/on_failure", 16, errs);
+		char *s = pjson_string(v, "/on_failure", 16, errs);
 
 		if (s && strcmp(s, "cap") == 0)
 			pol->on_failure = POLICY_ON_FAILURE_CAP;
 		else if (!s || strcmp(s, "halt") != 0) {
 			if (s)
-				add_error(errs, "/on_failure", "must be \"halt\" or \"cap\"");
+				pjson_error(errs, "/on_failure", "must be \"halt\" or \"cap\"");
 			ok = false;
 		}
 		free(s);
 	}
 	if (json_object_object_get_ex(root, "recovery", &v)) {
-		pol->recovery = get_string(v, "/recovery", POLICY_MAX_NAME, errs);
+		pol->recovery = pjson_string(v, "/recovery", POLICY_MAX_NAME, errs);
 		ok &= pol->recovery != NULL;
 	}
+	pol->measured_fallback = false;
+	if (json_object_object_get_ex(root, "measured_fallback", &v)) {
+		if (pjson_type(v, json_type_boolean, "/measured_fallback", "true or false", errs))
+			pol->measured_fallback = json_object_get_boolean(v);
+		else
+			ok = false;
+	}
+	return ok;
+}
+
+static bool parse_top(json_object *root, struct policy *pol, struct policy_errors *errs)
+{
+	static const char *const keys[] = { "schema", "serial", "require_drtm", "on_failure",
+					    "recovery", "measured_fallback", "collectors",
+					    "entries", "eventlog", "anti_rollback", NULL };
+	static const char *const required[] = { "schema", "serial", "entries", NULL };
+	json_object *v;
+	bool ok;
+
+	if (!pjson_type(root, json_type_object, "", "an object", errs))
+		return false;
+	ok = pjson_keys(root, "", keys, required, errs);
+
+	if (json_object_object_get_ex(root, "schema", &v) &&
+	    (!pjson_type(v, json_type_int, "/schema", "an integer", errs) ||
+	     json_object_get_int64(v) != 1)) {
+		if (json_object_get_type(v) == json_type_int)
+			pjson_error(errs, "/schema",
+				    "unsupported schema version %" PRId64 " (this is v1)",
+				    json_object_get_int64(v));
+		ok = false;
+	}
+	if (json_object_object_get_ex(root, "serial", &v)) {
+		if (!pjson_type(v, json_type_int, "/serial", "an integer", errs))
+			ok = false;
+		else if ((pol->serial = json_object_get_int64(v)) < 0 ||
+			 pol->serial == INT64_MAX /* json-c saturates larger numbers */) {
+			pjson_error(errs, "/serial", "must be 0 to %" PRId64, INT64_MAX - 1);
+			ok = false;
+		}
+	}
+	pol->require_drtm = true;
+	if (json_object_object_get_ex(root, "require_drtm", &v)) {
+		if (pjson_type(v, json_type_boolean, "/require_drtm", "true or false", errs))
+			pol->require_drtm = json_object_get_boolean(v);
+		else
+			ok = false;
+	}
+	ok &= parse_failure(root, pol, errs);
 	if (json_object_object_get_ex(root, "collectors", &v))
-		ok &= parse_array(v, "/collectors", 0, POLICY_MAX_COLLECTORS, "collectors",
+		ok &= pjson_array(v, "/collectors", 0, POLICY_MAX_COLLECTORS, "collectors",
 				  sizeof(*pol->collectors), (void **)&pol->collectors,
 				  &pol->collector_count, parse_collector, errs);
 	if (json_object_object_get_ex(root, "entries", &v)) {
 		if (json_object_get_type(v) == json_type_array && json_object_array_length(v) == 0) {
-			add_error(errs, "/entries", "must list at least one entry");
+			pjson_error(errs, "/entries", "must list at least one entry");
 			ok = false;
 		} else {
-			ok &= parse_array(v, "/entries", 0, POLICY_MAX_ENTRIES, "entries",
+			ok &= pjson_array(v, "/entries", 0, POLICY_MAX_ENTRIES, "entries",
 					  sizeof(*pol->entries), (void **)&pol->entries,
 					  &pol->entry_count, parse_entry, errs);
 		}
@@ -652,6 +416,28 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 	if (json_object_object_get_ex(root, "anti_rollback", &v))
 		ok &= parse_anti_rollback(v, "/anti_rollback", pol, errs);
 	return ok;
+}
+
+/* DESIGN section 5: a verified entry that fails never falls through to a measured-only entry
+ * unless the policy says so. With "cap", a failed launch falls to the recovery entry. */
+static bool check_fallback(const struct policy *pol, struct policy_errors *errs)
+{
+	const struct policy_entry *r;
+	bool any_verified = false;
+
+	if (pol->on_failure != POLICY_ON_FAILURE_CAP || !pol->recovery || pol->measured_fallback)
+		return true;
+	r = policy_find_entry(pol, pol->recovery);
+	if (!r || r->verified)
+		return true;
+	for (size_t i = 0; i < pol->entry_count; i++)
+		any_verified |= pol->entries[i].verified;
+	if (!any_verified)
+		return true;
+	pjson_error(errs, "/recovery",
+		    "recovery entry \"%s\" is measured only: a failed verified launch would fall "
+		    "back to it; give it allow-lists or set \"measured_fallback\": true", r->name);
+	return false;
 }
 
 /* Cross-field rules, once every field parsed. */
@@ -665,17 +451,19 @@ static bool check_policy(const struct policy *pol, struct policy_errors *errs)
 			if (pol->entries[i].name && pol->entries[j].name &&
 			    strcmp(pol->entries[i].name, pol->entries[j].name) == 0) {
 				snprintf(p, sizeof(p), "/entries/%zu/name", i);
-				add_error(errs, p, "entry name \"%s\" is used twice", pol->entries[i].name);
+				pjson_error(errs, p, "entry name \"%s\" is used twice",
+					    pol->entries[i].name);
 				ok = false;
 			}
 	if (pol->on_failure == POLICY_ON_FAILURE_CAP && !pol->recovery) {
-		add_error(errs, "/recovery", "on_failure \"cap\" needs a recovery entry name");
+		pjson_error(errs, "/recovery", "on_failure \"cap\" needs a recovery entry name");
 		ok = false;
 	}
 	if (pol->recovery && !policy_find_entry(pol, pol->recovery)) {
-		add_error(errs, "/recovery", "no entry is named \"%s\"", pol->recovery);
+		pjson_error(errs, "/recovery", "no entry is named \"%s\"", pol->recovery);
 		ok = false;
 	}
+	ok &= check_fallback(pol, errs);
 	return ok;
 }
 
@@ -703,8 +491,8 @@ int policy_parse(const uint8_t *buf, size_t len, struct policy *ret_policy,
 	bool ok;
 
 	if (len > POLICY_MAX_SIZE) {
-		add_error(errs, "/", "policy is %zu bytes, more than the limit of %u", len,
-			  POLICY_MAX_SIZE);
+		pjson_error(errs, "/", "policy is %zu bytes, more than the limit of %u", len,
+			    POLICY_MAX_SIZE);
 		return -E2BIG;
 	}
 	/* json-c's default string hash is seeded from /dev/urandom, which blocks for about a
@@ -725,10 +513,10 @@ int policy_parse(const uint8_t *buf, size_t len, struct policy *ret_policy,
 		/* json-c's parse end is the offending byte (or the end of the data). */
 		offset_position(buf, len, end, &line, &col);
 		snprintf(where, sizeof(where), "line %zu, column %zu", line, col);
-		add_error(errs, where, "%s",
-			  jerr == json_tokener_continue ? "unexpected end of data" :
-			  jerr == json_tokener_success  ? "unexpected data after the JSON document" :
-							  json_tokener_error_desc(jerr));
+		pjson_error(errs, where, "%s",
+			    jerr == json_tokener_continue ? "unexpected end of data" :
+			    jerr == json_tokener_success ? "unexpected data after the JSON document"
+							 : json_tokener_error_desc(jerr));
 		json_object_put(root);
 		json_tokener_free(tok);
 		return -EBADMSG;
@@ -747,24 +535,18 @@ int policy_parse(const uint8_t *buf, size_t len, struct policy *ret_policy,
 	return 0;
 }
 
-static void allow_list_free(struct policy_allow_list *l)
-{
-	free(l->digests);
-}
-
 void policy_free(struct policy *policy)
 {
 	for (size_t i = 0; i < policy->entry_count; i++) {
 		struct policy_entry *e = &policy->entries[i];
 
+		allow_free(e);
 		free(e->name);
 		free(e->kernel);
 		for (size_t j = 0; j < e->initrd_count; j++)
 			free(e->initrds[j]);
 		free(e->initrds);
 		free(e->cmdline);
-		allow_list_free(&e->allow_kernel);
-		allow_list_free(&e->allow_initrd);
 	}
 	free(policy->entries);
 	for (size_t i = 0; i < policy->collector_count; i++)

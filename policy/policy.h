@@ -43,7 +43,9 @@ struct policy_entry {
 	char *cmdline;
 	bool verified; /* has "allow": objects must match; otherwise only measured */
 	struct policy_allow_list allow_kernel;
-	struct policy_allow_list allow_initrd;
+	/* Verified: one allow-list per initrd, initrd_count of them in the entry's initrd order
+	 * (initrds[i] must match allow_initrds[i]); NULL when measured only. */
+	struct policy_allow_list *allow_initrds;
 };
 
 struct policy_collector {
@@ -60,6 +62,9 @@ struct policy {
 	bool require_drtm;
 	enum policy_on_failure on_failure;
 	char *recovery; /* entry name, with on_failure "cap" */
+	/* A refused verified entry may be followed by a measured-only one (the next one tried,
+	 * or the recovery entry); false: after one, slinit skips the measured-only entries. */
+	bool measured_fallback;
 	struct policy_collector *collectors;
 	size_t collector_count;
 	struct policy_entry *entries;
@@ -72,7 +77,7 @@ struct policy {
 /* One refusal: where (a JSON pointer, or a line and column for syntax errors) and why. */
 struct policy_error {
 	char where[128];
-	char reason[192];
+	char reason[256];
 };
 
 struct policy_errors {

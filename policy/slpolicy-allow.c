@@ -13,7 +13,13 @@
 #include "signature.h"
 #include "slpolicy.h"
 
-#define MAX_FILES (1 + POLICY_MAX_INITRDS)
+struct allow_args {
+	const char *policy, *root, *entry_name, *key, *kernel;
+	const char *initrds[POLICY_MAX_INITRDS]; /* the i-th goes to the entry's i-th initrd */
+	size_t n_initrds;
+	unsigned banks;
+	bool replace; /* the new digests instead of the old ones, not beside them */
+};
 
 /* Appends "alg:hex" for each bank to the array unless it is there already. */
 static void add_digests(json_object *arr, unsigned banks, const struct digest_set *d)
@@ -82,119 +88,192 @@ static int write_policy(const char *path, const char *text)
 	return 0;
 }
 
-int cmd_allow(int argc, char **argv)
+/* -1 to go on, or the exit status (usage errors, --help). */
+static int parse_args(int argc, char **argv, struct allow_args *a)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },   { "entry", required_argument, NULL, 'e' },
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "bank", required_argument, NULL, 'b' },   { "key", required_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "replace", no_argument, NULL, 'R' },      { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	const char *root = NULL, *entry_name = NULL, *key = NULL, *kernel = NULL;
-	const char *initrds[POLICY_MAX_INITRDS];
-	size_t n_initrds = 0;
-	unsigned banks = 0;
-	int c, status = EXIT_REFUSED;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': root = optarg; break;
-		case 'e': entry_name = optarg; break;
-		case 'k': kernel = optarg; break;
-		case 'K': key = optarg; break;
+		case 'r': a->root = optarg; break;
+		case 'e': a->entry_name = optarg; break;
+		case 'k': a->kernel = optarg; break;
+		case 'K': a->key = optarg; break;
+		case 'R': a->replace = true; break;
 		case 'i':
-			if (slpolicy_add_initrd(initrds, &n_initrds, optarg) < 0)
+			if (slpolicy_add_initrd(a->initrds, &a->n_initrds, optarg) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'b':
-			if (slpolicy_add_bank(&banks, optarg) < 0)
+			if (slpolicy_add_bank(&a->banks, optarg) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return usage_error("bad option for allow%s", "");
 		}
 	}
-	if (!root || optind != argc - 1 || (!kernel && !n_initrds))
+	if (!a->root || optind != argc - 1 || (!a->kernel && !a->n_initrds))
 		return usage_error("allow needs POLICY, --root and a --kernel or --initrd%s", "");
-	if (!banks)
-		banks = HASH_BANK(HASH_SHA256);
+	if (!a->banks)
+		a->banks = HASH_BANK(HASH_SHA256);
+	a->policy = argv[optind];
+	return -1;
+}
 
-	const char *path = argv[optind];
+/* The policy file, read and valid (errors printed as `check` does); its tree, or NULL. */
+static json_object *load_valid(const char *path)
+{
+	struct policy_errors errs = { 0 };
+	struct policy pol;
+	json_object *root = NULL;
 	uint8_t *buf = NULL;
 	size_t len;
 	int r = slpolicy_read_file(path, POLICY_MAX_SIZE, &buf, &len);
+
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", path, strerror(-r));
-		return EXIT_REFUSED;
+		return NULL;
 	}
-	struct policy_errors errs = { 0 };
-	struct policy pol;
 	if (policy_parse(buf, len, &pol, &errs) < 0) {
 		for (size_t i = 0; i < errs.count; i++)
 			printf("%s: %s: %s\n", path, errs.errors[i].where, errs.errors[i].reason);
 		policy_errors_free(&errs);
-		free(buf);
-		return EXIT_REFUSED;
+	} else {
+		policy_free(&pol);
+		/* Valid: the tree has the shape policy_parse just checked. */
+		root = json_tokener_parse((const char *)buf);
+		if (!root)
+			fprintf(stderr, "slpolicy: %s: cannot parse it again\n", path);
 	}
-	policy_free(&pol);
+	free(buf);
+	return root;
+}
 
-	/* Valid per the schema: the tree below has the shape policy_parse just checked. */
-	json_object *root_obj = json_tokener_parse((const char *)buf), *entry, *allow, *list, *v;
-	int root_fd = slpolicy_open_root(root);
+/* The digests of file (under --root) into list: beside its digests, or with replace instead. */
+static int put_digests(int root_fd, const char *file, unsigned banks, bool replace,
+		       json_object *list)
+{
 	struct digest_set d;
+	int r = measure_object_digest(root_fd, file, banks, &d);
 
-	if (root_fd < 0)
-		goto out;
-	entry = root_obj ? find_entry(root_obj, entry_name) : NULL;
-	if (!entry) {
-		fprintf(stderr, "slpolicy: %s: no entry is named \"%s\"\n", path,
-			entry_name ? entry_name : "");
-		goto out;
+	if (r < 0) {
+		fprintf(stderr, "slpolicy: %s (under --root): %s\n", file, measure_object_error(r));
+		return r;
 	}
+	if (replace)
+		json_object_array_del_idx(list, 0, json_object_array_length(list));
+	add_digests(list, banks, &d);
+	return 0;
+}
+
+/* allow.initrd in the per-position form, n lists: a flat list of digests (the first form of
+ * schema v1, valid for one initrd only) becomes the first initrd's list. */
+static json_object *initrd_lists(json_object *allow, size_t n)
+{
+	json_object *lists = json_object_object_get(allow, "initrd"), *first;
+
+	if (!lists) {
+		lists = json_object_new_array();
+		json_object_object_add(allow, "initrd", lists);
+	}
+	first = json_object_array_get_idx(lists, 0);
+	if (first && json_object_get_type(first) != json_type_array) {
+		json_object *nested = json_object_new_array();
+
+		json_object_array_add(nested, json_object_get(lists));
+		json_object_object_add(allow, "initrd", nested);
+		lists = nested;
+	}
+	while (json_object_array_length(lists) < n)
+		json_object_array_add(lists, json_object_new_array());
+	return lists;
+}
+
+static int update_entry(const struct allow_args *a, json_object *entry, int root_fd)
+{
+	const char *name = json_object_get_string(json_object_object_get(entry, "name"));
+	json_object *allow, *paths, *lists;
+	size_t n = 0;
+	int r;
+
 	if (!json_object_object_get_ex(entry, "allow", &allow)) {
 		fprintf(stderr, "slpolicy: %s: entry \"%s\" has no allow lists (measured only): "
-				"nothing to allow\n", path,
-			json_object_get_string(json_object_object_get(entry, "name")));
-		goto out;
+				"nothing to allow\n", a->policy, name);
+		return -EINVAL;
 	}
-	for (size_t i = 0; i < (kernel ? 1 : 0) + n_initrds; i++) {
-		const char *file = (kernel && i == 0) ? kernel : initrds[i - (kernel ? 1 : 0)];
-		const char *field = (kernel && i == 0) ? "kernel" : "initrd";
-
-		r = measure_file_digest(root_fd, file, banks, UINT64_MAX, &d, NULL);
-		if (r < 0) {
-			fprintf(stderr, "slpolicy: %s (under --root): %s\n", file, strerror(-r));
-			goto out;
-		}
-		if (!json_object_object_get_ex(allow, field, &list)) {
-			list = json_object_new_array();
-			json_object_object_add(allow, field, list);
-		}
-		add_digests(list, banks, &d);
+	if (json_object_object_get_ex(entry, "initrd", &paths))
+		n = json_object_array_length(paths);
+	if (a->n_initrds > n) {
+		fprintf(stderr,
+			"slpolicy: %s: entry \"%s\" has %zu initrd%s, not %zu: the i-th --initrd "
+			"gives the digest of its i-th initrd\n",
+			a->policy, name, n, n == 1 ? "" : "s", a->n_initrds);
+		return -EINVAL;
 	}
-	v = json_object_object_get(root_obj, "serial");
-	json_object_object_add(root_obj, "serial",
-			       json_object_new_int64(json_object_get_int64(v) + 1));
+	if (a->kernel && (r = put_digests(root_fd, a->kernel, a->banks, a->replace,
+					  json_object_object_get(allow, "kernel"))) < 0)
+		return r;
+	lists = n ? initrd_lists(allow, n) : NULL;
+	for (size_t i = 0; i < a->n_initrds; i++)
+		if ((r = put_digests(root_fd, a->initrds[i], a->banks, a->replace,
+				     json_object_array_get_idx(lists, i))) < 0)
+			return r;
+	return 0;
+}
 
-	const char *text = json_object_to_json_string_ext(
-		root_obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-				  JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (write_policy(path, text) < 0)
-		goto out;
-	if (key) {
+/* The updated policy (serial + 1) written, and signed again with --key. */
+static int write_next(const struct allow_args *a, json_object *root)
+{
+	const char *text;
+	int64_t serial = json_object_get_int64(json_object_object_get(root, "serial")) + 1;
+
+	json_object_object_add(root, "serial", json_object_new_int64(serial));
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_SPACED |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (write_policy(a->policy, text) < 0)
+		return -EINVAL;
+	if (a->key) {
 		char sig_path[4200];
 
-		snprintf(sig_path, sizeof(sig_path), "%s%s", path, POLICY_SIGNATURE_SUFFIX);
-		if (slpolicy_sign_to(key, path, sig_path) < 0)
-			goto out;
+		snprintf(sig_path, sizeof(sig_path), "%s%s", a->policy, POLICY_SIGNATURE_SUFFIX);
+		if (slpolicy_sign_to(a->key, a->policy, sig_path) < 0)
+			return -EINVAL;
 	}
-	printf("%s: serial %lld\n", path,
-	       (long long)json_object_get_int64(json_object_object_get(root_obj, "serial")));
-	status = 0;
+	printf("%s: serial %lld\n", a->policy, (long long)serial);
+	return 0;
+}
+
+int cmd_allow(int argc, char **argv)
+{
+	struct allow_args a = { 0 };
+	json_object *root, *entry;
+	int root_fd, status = parse_args(argc, argv, &a);
+
+	if (status >= 0)
+		return status;
+	root = load_valid(a.policy);
+	if (!root)
+		return EXIT_REFUSED;
+	status = EXIT_REFUSED;
+	root_fd = slpolicy_open_root(a.root);
+	if (root_fd < 0)
+		goto out;
+	entry = find_entry(root, a.entry_name);
+	if (!entry)
+		fprintf(stderr, "slpolicy: %s: no entry is named \"%s\"\n", a.policy,
+			a.entry_name ? a.entry_name : "");
+	else if (update_entry(&a, entry, root_fd) == 0 && write_next(&a, root) == 0)
+		status = 0;
+	close(root_fd);
 out:
-	if (root_fd >= 0)
-		close(root_fd);
-	json_object_put(root_obj);
-	free(buf);
+	json_object_put(root);
 	return status;
 }

@@ -41,9 +41,12 @@ const char usage_text[] =
 	"      sealing set (with --no-drtm: the current values of PCR 12 and 13); tpm2: the raw\n"
 	"      values in PCR order for tpm2_createpolicy -f; clevis: the tpm2 pin's configuration\n"
 	"  allow POLICY --root DIR [--entry NAME] [--kernel PATH] [--initrd PATH]...\n"
-	"      [--bank BANK]... [--key KEY.pem]\n"
-	"      add the digests of the files under DIR to the entry's allow lists (an upgrade),\n"
-	"      raise the serial by one, rewrite POLICY; with --key, sign it again (POLICY.sig)\n"
+	"      [--bank BANK]... [--replace] [--key KEY.pem]\n"
+	"      add the digests of the files under DIR to the entry's allow lists (an upgrade):\n"
+	"      --kernel to allow.kernel, the i-th --initrd to the list of the entry's i-th\n"
+	"      initrd; with --replace, they replace the digests of those lists (the old\n"
+	"      kernel or initrd is no longer allowed); raise the serial by one, rewrite POLICY;\n"
+	"      with --key, sign it again (POLICY.sig)\n"
 	"  sign --key KEY.pem POLICY [--sig FILE]\n"
 	"      write POLICY.sig, the Ed25519 signature slinit checks when it has a key\n"
 	"  verify --pubkey PUB.pem POLICY [--sig FILE]\n"
@@ -258,11 +261,8 @@ static int cmd_new(int argc, char **argv)
 		if (hash_for_new(root_fd, initrds[i], banks, &d) < 0)
 			goto out;
 		json_object_array_add(initrd_arr, json_object_new_string(initrds[i]));
-		json_object *one = digest_array(banks, &d);
-		for (size_t j = 0; j < json_object_array_length(one); j++)
-			json_object_array_add(initrd_allow,
-					      json_object_get(json_object_array_get_idx(one, j)));
-		json_object_put(one);
+		/* One allow-list per initrd, in order: no initrd's bytes pass at another's path. */
+		json_object_array_add(initrd_allow, digest_array(banks, &d));
 	}
 	if (n_initrds)
 		json_object_object_add(allow, "initrd", json_object_get(initrd_allow));

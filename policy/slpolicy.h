@@ -44,7 +44,8 @@ int cmd_sign(int argc, char **argv);
 /* Signs the file at policy_path with the PEM Ed25519 key into sig_path; errors are printed. */
 int slpolicy_sign_to(const char *key_path, const char *policy_path, const char *sig_path);
 /* slpolicy allow POLICY --root DIR [--entry NAME] [--kernel PATH] [--initrd PATH]...
- * [--bank BANK]... [--key KEY.pem]: digests added to the entry's allow lists, serial + 1. */
+ * [--bank BANK]... [--replace] [--key KEY.pem]: digests added to (or with --replace, put in
+ * place of) the entry's allow lists, the i-th --initrd's in its i-th initrd's; serial + 1. */
 int cmd_allow(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 /* The raw 32-byte Ed25519 key of a PEM public key file; errors are printed. */

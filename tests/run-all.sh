@@ -29,6 +29,7 @@ TESTS=(
 	"build: tests/build/test-sign.sh"
 	"e2e: tests/e2e/runtime/test-runtime.sh"
 	"e2e: tests/e2e/test-launch.py"
+	"e2e: tests/e2e/test-bootloader.py"
 	"e2e: tests/e2e/test-tamper.py"
 	"e2e: tests/e2e/test-signed.py"
 	"e2e: tests/e2e/test-rollback.py"

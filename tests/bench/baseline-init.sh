@@ -47,10 +47,24 @@ digests() {
 extend() {
 	$TPM "$1:$2" >/dev/null || die "PCR $1: tpm2 pcrextend"
 }
-# Is sha256:HEX in the policy's allow list for KIND ("kernel", "initrd")? The policy is
-# json.dumps(indent) output: each list element on its own line.
-allowed() {
-	sed -n "/\"$1\": \[/,/\]/p" /run/policy.json | grep -q "\"sha256:$2\""
+# Is sha256:HEX in the policy's allow.kernel? The policy is json.dumps(indent) output: each
+# list element and bracket on its own line.
+allowed_kernel() {
+	sed -n '/"kernel": \[/,/\]/p' /run/policy.json | grep -q "\"sha256:$1\""
+}
+# Is sha256:HEX in the allow-list of the INDEX-th initrd (from 0): allow.initrd holds one
+# list per initrd, in order, each opened by a line "[" of its own.
+allowed_initrd() { # INDEX HEX
+	sed -n '/"allow": {/,/^ *}/p' /run/policy.json | sed -n '/"initrd": \[/,$p' | {
+		n=-1
+		while read -r line; do
+			case $line in
+			'[') n=$((n + 1)) ;;
+			"\"sha256:$2\""*) [ "$n" = "$1" ] && exit 0 ;;
+			esac
+		done
+		exit 1
+	}
 }
 
 cp /boot/slaunch/policy.json /run/policy.json || die "/slaunch/policy.json: cannot read"
@@ -61,11 +75,11 @@ t "policy measured"
 cp "/boot$KERNEL" /run/kernel || die "$KERNEL: cannot read"
 kd=$(digests /run/kernel)
 k256=${kd##*sha256=}
-allowed kernel "${k256%%,*}" || die "kernel $KERNEL: digest not in allow.kernel"
+allowed_kernel "${k256%%,*}" || die "kernel $KERNEL: digest not in allow.kernel"
 t "kernel read and verified"
 
 : >/run/initrd
-ids=
+ids='' n=0
 for f in $INITRDS; do
 	# 4-byte padding between initrds, outside the measured objects (as slinit).
 	size=$(stat -c %s /run/initrd)
@@ -74,7 +88,8 @@ for f in $INITRDS; do
 	cp "/boot$f" /run/part || die "$f: cannot read"
 	d=$(digests /run/part)
 	d256=${d##*sha256=}
-	allowed initrd "${d256%%,*}" || die "initrd $f: digest not in allow.initrd"
+	allowed_initrd $n "${d256%%,*}" || die "initrd $f: digest not in allow.initrd[$n]"
+	n=$((n + 1))
 	cat /run/part >>/run/initrd && rm /run/part
 	ids="$ids $d"
 done

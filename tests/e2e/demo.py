@@ -41,7 +41,7 @@ def main():
         log = os.path.join(BUILD, "demo-console.log")
         r = subprocess.run([os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel",
                             IMAGE, "--drive", disk, "--banks", ",".join(BANKS), "--console",
-                            "--log", log, "--append", "sl.debug"])
+                            "--log", log, "--append", "sl.debug sl.boot=LABEL=SLBOOT"])
         b = Boot(log, r.returncode)
         say("PCRs read by the runtime OS vs. the prediction")
         ok = b.kexeced

@@ -164,13 +164,17 @@ def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drt
          timeout=180, image=IMAGE, tpm_state=None, drives=(), harness_args=(), qemu_args=(),
          uefi=False):
     """uefi: OVMF boots the disk's EFI/BOOT/BOOTX64.EFI (which must be image) with the
-    image's built-in command line only; otherwise QEMU's -kernel with append."""
+    image's built-in command line only; otherwise QEMU's -kernel with append (of which the
+    image keeps only the sl.* words)."""
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout)]
     if uefi:
         args += ["--uefi"]
     else:
-        args += ["--append", ("sl.halt_delay=0 panic=-1 " + append).strip()]
+        # Without sl.boot=, slinit waits all of sl.boot_timeout for a second partition holding
+        # the policy; QEMU's disks are there from the start, so the tests wait 1 s, not 10.
+        wait = "" if re.search(r"(^| )sl\.boot(_timeout)?=", append) else " sl.boot_timeout=1"
+        args += ["--append", ("sl.halt_delay=0" + wait + " " + append).strip()]
     if disk:
         args += ["--drive", disk]
     if not tpm:

@@ -136,7 +136,7 @@ def main():
         policy["entries"].append({"name": "rescue", "kernel": "/vmlinuz-rescue",
                                   "initrd": [n for n, _ in initrds],
                                   "cmdline": CMDLINE + " rescue"})
-        policy.update(on_failure="cap", recovery="rescue")
+        policy.update(on_failure="cap", recovery="rescue", measured_fallback=True)
         s.put_policy(policy)
         state, _ = seal("cap", s, secret, entry="main")
         s.put("/vmlinuz", variant_kernel(kernel))

@@ -9,20 +9,23 @@ TPM), the one line slinit must print, and the outcome:
 More rows live beside the features they test: tests/e2e/test-signed.py (signatures),
 tests/e2e/test-rollback.py (anti-rollback), tests/e2e/test-launch.py (corrupted old event
 log on /boot, measured-only changes)."""
+import hashlib
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import (BUILD, FAILURE, Checks, Stage, boot, build_runtime, chain, h,
+from sll_e2e import (BUILD, FAILURE, ROOT, Checks, Stage, boot, build_runtime, chain, h,
                      launch_pcr22, zero)
 
 CMDLINE = "console=ttyS0 panic=-1 sll.test=1"
 RESCUE_CMDLINE = CMDLINE + " rescue"
 BANKS = ("sha1", "sha256")
 LOGS = os.path.join(BUILD, "test-logs", "e2e-tamper")
+LOCALITY1_IMAGE = os.path.join(BUILD, "sll-locality1.efi")
 DIGEST = r"sha256:[0-9a-f]{16}\.\.\."
 POLICY = r"/slaunch/policy\.json"
 CHECK_ALL = r" \(run slpolicy check for all errors\)"
@@ -34,20 +37,36 @@ class Row:
         self.name, self.mutate, self.line, self.outcome = name, mutate, line, outcome
         self.append, self.fs, self.boot_kw = append, fs, boot_kw
         self.symlinks, self.size_mb, self.second_disk, self.readonly = (), 64, False, False
+        self.late_disk, self.dirty_journal = False, False
 
 
 def row(name, mutate, line, outcome="halt", symlinks=(), size_mb=64, second_disk=False,
-        readonly=False, **kw):
+        readonly=False, late_disk=False, dirty_journal=False, **kw):
+    """second_disk: another disk holding the same files (and label) from the start;
+    late_disk: that disk plugged in as a USB stick once slinit has started; dirty_journal:
+    the ext4 boot partition's journal marked as needing recovery, and the disk must come out
+    of the boot byte for byte unchanged."""
     r = Row(name, mutate, line, outcome, **kw)
     r.symlinks, r.size_mb, r.second_disk, r.readonly = symlinks, size_mb, second_disk, readonly
+    r.late_disk, r.dirty_journal = late_disk, dirty_journal
     return r
 
 
 def with_recovery(p):
-    """on_failure cap with a measured-only recovery entry booting the same files."""
-    p.update(on_failure="cap", recovery="rescue")
+    """on_failure cap with a measured-only recovery entry booting the same files (which the
+    policy must allow explicitly: measured_fallback)."""
+    p.update(on_failure="cap", recovery="rescue", measured_fallback=True)
     p["entries"].append({"name": "rescue", "kernel": "/vmlinuz", "initrd": ["/initrd.img"],
                          "cmdline": RESCUE_CMDLINE})
+
+
+# A second initrd: an empty newc cpio (its trailer only), which the runtime kernel accepts.
+EXTRA_INITRD = (b"070701" + b"0" * 8 * 11 + b"%08X" % 11 + b"0" * 8 + b"TRAILER!!!\0").ljust(512, b"\0")
+
+
+def digests(s, path):
+    """The allow-list slpolicy new would write for one file of the stage (sha256)."""
+    return ["sha256:" + hashlib.sha256(s.read(path)).hexdigest()]
 
 
 def rows(kernel, initrd):
@@ -60,15 +79,43 @@ def rows(kernel, initrd):
     def measured_only(s, p):
         del p["entries"][0]["allow"]
 
+    def swapped_initrds(s, p):
+        s.put("/extra.img", EXTRA_INITRD)
+        p["entries"][0]["initrd"].append("/extra.img")
+        p["entries"][0]["allow"]["initrd"].append(digests(s, "/extra.img"))
+        s.put("/initrd.img", EXTRA_INITRD)  # the second one's bytes at the first's path
+
+    def changed_kernel_and_rescue(fallback):
+        def mutate(s, p):
+            s.put("/vmlinuz", kernel[:-1] + bytes([kernel[-1] ^ 1]))
+            p["entries"].append({"name": "rescue", "kernel": "/vmlinuz",
+                                 "initrd": ["/initrd.img"], "cmdline": RESCUE_CMDLINE})
+            if fallback:
+                p["measured_fallback"] = True
+        return mutate
+
     return [
         row("kernel-one-byte", put("/vmlinuz", kernel[:-1] + bytes([kernel[-1] ^ 1])),
             rf"debian: kernel /vmlinuz: digest {DIGEST} is not in allow\.kernel"),
         row("initrd-changed", put("/initrd.img", initrd + b"\0"),
-            rf"debian: initrd /initrd\.img: digest {DIGEST} is not in allow\.initrd"),
+            rf"debian: initrd /initrd\.img: digest {DIGEST} is not in allow\.initrd\[0\]"),
         row("initrd-changed-cap",
             lambda s, p: (s.put("/initrd.img", initrd + b"\0"), with_recovery(p)),
-            rf"debian: initrd /initrd\.img: digest {DIGEST} is not in allow\.initrd",
+            rf"debian: initrd /initrd\.img: digest {DIGEST} is not in allow\.initrd\[0\]",
             outcome="recovery", append="sl.entry=debian"),
+        # Each initrd against its own allow-list: the second initrd's bytes at the first's
+        # path are refused although they are allowed (for the second position).
+        row("initrd-swapped-positions", swapped_initrds,
+            rf"debian: initrd /initrd\.img: digest {DIGEST} is not in allow\.initrd\[0\]"),
+        # No silent downgrade: after the verified entry is refused, the measured-only entry
+        # that would boot the changed kernel is not tried, unless measured_fallback says so.
+        row("verified-then-measured-only", changed_kernel_and_rescue(False),
+            rf"policy: no entry verified \(last one: kernel /vmlinuz: digest {DIGEST} is not in "
+            r"allow\.kernel\)"),
+        row("verified-then-measured-fallback", changed_kernel_and_rescue(True),
+            r"slinit: entry \"debian\" refused: kernel "
+            rf"/vmlinuz: digest {DIGEST} is not in allow\.kernel; trying the next one",
+            outcome="boots"),
         row("allow-wrong-digest",
             lambda s, p: p["entries"][0]["allow"].update(kernel=["sha256:" + "ab" * 32]),
             rf"debian: kernel /vmlinuz: digest {DIGEST} is not in allow\.kernel"),
@@ -127,6 +174,23 @@ def rows(kernel, initrd):
             r"sl\.boot: LABEL=SLBOOT matches 2 partitions \(/dev/vd[ab]1, /dev/vd[ab]1\): "
             r"refusing to guess; give each boot partition a unique label or use "
             r"UUID=/PARTUUID=", append="sl.boot=LABEL=SLBOOT", second_disk=True),
+        # Scan mode (no sl.boot=): two partitions holding the policy are refused, whichever
+        # comes first, even when the second appears after slinit found the first.
+        row("two-partitions-hold-policy", None,
+            r"boot partition: 2 partitions hold /slaunch/policy\.json \(/dev/vd[ab]1, "
+            r"/dev/vd[ab]1\): refusing to guess; choose one with sl\.boot=UUID=\.\.\. or "
+            r"PARTUUID=\.\.\.", second_disk=True),
+        row("late-partition-holds-policy", None,
+            r"boot partition: 2 partitions hold /slaunch/policy\.json \(/dev/vda1, "
+            r"/dev/sda1\): refusing to guess; choose one with sl\.boot=UUID=\.\.\. or "
+            r"PARTUUID=\.\.\.", late_disk=True, append="sl.boot_timeout=8"),
+        # ext4 is mounted without journal replay: a journal that needs recovery is not
+        # written back (the disk is unchanged), and the event log copy is not written.
+        row("ext4-dirty-journal",
+            lambda s, p: p.update(eventlog={"path": "/slaunch/eventlog.bin"}),
+            r"slinit: warning: event log not copied to the boot partition: its ext4 journal "
+            r"needs replaying, which slinit never does \(mount it once in the runtime OS\)",
+            outcome="boots", fs="ext4", dirty_journal=True),
         row("unknown-sl-option", None, r"kernel command line: unknown option sl\.polcy "
             r"\(known: .*\)", append="sl.polcy=/x"),
         row("no-tpm", None, r"TPM: no TPM device \(/dev/tpmrm0, /dev/tpm0\): No such device",
@@ -138,12 +202,25 @@ def rows(kernel, initrd):
             r"TPM: extending PCR 2[12] \(sll: [^)]*\): TPM2_PCR_Extend: no valid answer from "
             r"the TPM, the device failed or vanished \(.*\)",
             harness_args=("--kill-tpm-on", "^slinit: TPM ")),
-        # The SL kernel talking to the TPM at locality 1, not 2 (the dynamic launch happened,
-        # PCRs 17-22 are reset): the TPM refuses the extend of PCR 21 with TPM_RC_LOCALITY.
+        # An SL kernel built to talk to the TPM at locality 1, not 2 (the dynamic launch
+        # happened, PCRs 17-22 are reset): the TPM refuses the extend of PCR 21 with
+        # TPM_RC_LOCALITY. (A boot loader can no longer pass tpm_tis.locality=: the image
+        # keeps only sl.* words of its command line, tests/e2e/test-bootloader.py.)
         row("tpm-wrong-locality", None,
             r"TPM: extending PCR 21 \(sll: policy /slaunch/policy\.json\): TPM2_PCR_Extend: "
             r"tpm:warn\(2\.0\): bad locality \(0x907\)",
-            append="tpm_tis.locality=1", harness_args=("--dce-locality", "1")),
+            image=LOCALITY1_IMAGE, harness_args=("--dce-locality", "1")),
+        # A CRB TPM (firmware TPMs; QEMU's stays at locality 0) after a dynamic launch: the
+        # SL kernel cannot reach locality 2 there, slinit says so at once. Without DRTM a
+        # CRB TPM serves (PCRs 12 and 13, at locality 0).
+        row("crb-tpm-with-drtm", None,
+            r"TPM: /dev/tpmrm0 is a CRB TPM \(tpm_crb, as firmware TPMs are\): this SL kernel "
+            r"uses locality 2, which PCRs 17-22 need, only on TIS TPMs \(tpm_tis\)",
+            harness_args=("--tpm-device", "tpm-crb", "--dce-on", "Linux version")),
+        row("crb-tpm-without-drtm", lambda s, p: p.update(require_drtm=False),
+            r"slinit: no DRTM: recording into PCR 12 \(policy\) and PCR 13 \(launch\), as the "
+            r"policy allows", outcome="boots", drtm=False,
+            harness_args=("--tpm-device", "tpm-crb")),
         row("readonly-boot-partition",
             lambda s, p: p.update(eventlog={"path": "/slaunch/eventlog.bin"}),
             r"slinit: warning: event log not copied to the boot partition: cannot remount "
@@ -197,6 +274,13 @@ def run_row(r, kernel, initrd):
         kw = dict(r.boot_kw)
         if r.second_disk:
             kw["drives"] = [s.disk(os.path.join(tmp, "disk2.img"))]
+        if r.late_disk:
+            kw["harness_args"] = ("--hotplug-on", "^slinit: TPM ",
+                                  s.disk(os.path.join(tmp, "disk2.img")))
+        if r.dirty_journal:  # the ext4 boot partition starts at 1 MiB (make-boot-disk.sh)
+            subprocess.run(["debugfs", "-w", "-R", "feature needs_recovery",
+                            disk + "?offset=1048576"], check=True, capture_output=True)
+            before = file_sha256(disk)
         if r.readonly:
             kw["qemu_args"] = ("-drive", f"file={disk},format=raw,if=virtio,readonly=on")
             disk = None
@@ -204,6 +288,22 @@ def run_row(r, kernel, initrd):
                  **kw)
         print(f"---- {r.name} ({r.outcome})")
         check_outcome(r, b, policy_bytes if out != "remove-policy" else b"", s)
+        if r.dirty_journal:
+            t.check(file_sha256(disk) == before,
+                    f"{r.name}: the disk is byte for byte unchanged (no journal replay)")
+
+
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def build_locality1_image():
+    """sll-locality1.efi: the image with tpm_tis.locality=1 built into its command line."""
+    subprocess.run([os.path.join(ROOT, "build.sh"), "kernel", "image"], check=True,
+                   env=dict(os.environ, IMAGE_VARIANT="locality1",
+                            SL_CMDLINE="tpm_tis.locality=1"),
+                   stdout=subprocess.DEVNULL)
 
 
 def main():
@@ -211,6 +311,9 @@ def main():
     kernel, initrd = build_runtime()
     only = set(sys.argv[1:])
     table = rows(kernel, initrd)
+    if any(r.boot_kw.get("image") == LOCALITY1_IMAGE for r in table
+           if not only or r.name in only):
+        build_locality1_image()
     for r in table:
         if not only or r.name in only:
             run_row(r, kernel, initrd)

@@ -4,10 +4,11 @@ EFI/BOOT/BOOTX64.EFI from a GPT disk, slinit launches the Debian runtime kernel,
 the runtime OS reads equal `slpolicy predict` and values computed here with hashlib. Two
 layouts an admin would use:
   esp   one FAT32 ESP holding sll.efi, the policy, kernel and initrd; slinit's default
-        discovery (the first partition holding the policy) finds it;
+        discovery (the one partition holding the policy, after sl.boot_timeout) finds it;
   ext4  an ESP holding only sll.efi and a separate ext4 /boot labelled SLBOOT with the
         rest, made by `make esp ESP_LAYOUT=ext4`; the image (build/sll-uefi.efi) has
-        sl.boot=LABEL=SLBOOT built in, as firmware passes no command line."""
+        sl.boot=LABEL=SLBOOT built in (an admin's choice: the boot loader's command line could
+        carry it too, as the image keeps its sl.* words)."""
 import os
 import re
 import subprocess
@@ -70,7 +71,8 @@ def main():
     os.makedirs(LOGS, exist_ok=True)
     kernel, initrd = build_runtime()
     layout("esp", kernel, initrd, IMAGE, "vfat",
-           r"slinit: boot partition: /dev/vda1 \(first partition holding /slaunch/policy\.json\)")
+           r"slinit: boot partition: /dev/vda1 \(the one partition holding "
+           r"/slaunch/policy\.json\)")
     subprocess.run([os.path.join(ROOT, "build.sh"), "kernel", "image"], check=True,
                    env=dict(os.environ, IMAGE_VARIANT="uefi", SL_CMDLINE="sl.boot=LABEL=SLBOOT"),
                    stdout=subprocess.DEVNULL)

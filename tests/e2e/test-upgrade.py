@@ -16,6 +16,8 @@
    is refused by slinit, so PCR 21 can never again hold its value; the new one still unseals.
 6. Boot 3: an unapproved kernel is refused by slinit (never kexeced).
 7. Boot 4: a changed policy that nobody signed (still valid, it boots): no unseal.
+8. A kernel downgrade: the old kernel boots under the upgraded policy (it lists both digests)
+   until `slpolicy allow --replace` drops the old digest; then it is refused.
 PCR 17 and 18 as the harness's simulated DCE leaves them: H(0 || H(sll.efi)) and 0."""
 import hashlib
 import io
@@ -161,7 +163,7 @@ def main():
                 "signed state is still valid)")
         write_floor(state, tmp, 2)
         b = run("rollback-floor-2", s, state, disk)
-        t.check(b.failed_line() == "slinit: FAILED: /slaunch/policy.json: /anti_rollback: "
+        t.check(b.failed_line() == "slinit: FAILED: /slaunch/policy.json: /serial: "
                 "serial 1 is below the anti-rollback floor 2 in TPM NV index 0x01500100: an "
                 "older policy, refused" and not b.kexeced and b.unsealed is None,
                 f"floor raised to 2: the old policy is refused, nothing unseals: "
@@ -186,6 +188,24 @@ def main():
         t.check(b.unsealed is None and "sll-runtime: unseal failed" in b.log and
                 any("no state signed" in e for e in b.unseal_errors),
                 f"boot-4: nobody signed its state: no unseal: {b.unseal_errors[-1:]}")
+
+        # A kernel downgrade: the upgraded policy still allows the old kernel (both digests),
+        # until `slpolicy allow --replace` drops the old digest (serial 3).
+        s.put_policy(v2_policy)
+        s.put("/vmlinuz", kernel)
+        b = run("downgrade-under-v2", s, state, disk)
+        t.check(b.kexeced and b.failed_line() is None,
+                "downgrade: the old kernel boots under the policy that lists both kernels")
+        s.put("/vmlinuz", variant_kernel(kernel))
+        r = subprocess.run([SLPOLICY, "allow", policy_path, "--replace", "--root", s.dir,
+                            "--kernel", "/vmlinuz"], capture_output=True, text=True)
+        t.check(r.returncode == 0 and r.stdout.strip().endswith("serial 3"),
+                f"allow --replace: only the new kernel's digest, serial 3: {r.stdout.strip()}")
+        s.put("/vmlinuz", kernel)
+        b = run("downgrade-after-replace", s, state, disk)
+        t.check(b.failed_line() is not None and "is not in allow.kernel" in b.failed_line() and
+                not b.kexeced, f"downgrade after allow --replace: the old kernel is refused: "
+                f"{b.failed_line()}")
     return t.summary()
 
 

@@ -24,6 +24,9 @@ usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
   --initrd FILE      initramfs
   --drive FILE       raw disk image as virtio-blk (repeatable)
   --no-drtm          relay in pass-through mode: no simulated dynamic launch
+  --tpm-device DEV   QEMU's TPM interface: tpm-tis (default, locality-capable)
+                     or tpm-crb (a firmware TPM's interface; QEMU's stays at
+                     locality 0)
   --no-tpm           no TPM at all (no swtpm, no relay)
   --tpm-state DIR    keep the swtpm state in DIR (reused if it holds a TPM 2)
   --relay-log FILE   log the TPM control commands the relay sees
@@ -31,6 +34,12 @@ usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
                      (default 2)
   --kill-tpm-on RE   SIGKILL swtpm once a console line matches the extended regex
                      RE (fault injection: the TPM vanishes in the middle of a boot)
+  --dce-on RE        play the DCE (simulated dynamic launch) once a console line
+                     matches the extended regex RE, instead of on the guest's
+                     first selection of locality 2 (for --tpm-device tpm-crb)
+  --hotplug-on RE FILE  once a console line matches the extended regex RE, plug
+                     the raw disk FILE in as a USB stick (QMP, on a qemu-xhci
+                     controller): a disk that appears late, after slinit started
   --console          also echo the serial console to stdout
 EOF
     exit 2
@@ -43,7 +52,7 @@ relay_py=$here/drtm-relay.py
 
 kernel='' log='' timeout=120 banks=sha1,sha256 append='' have_append=0
 drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 relay_log='' extra=()
-dce_locality=2 kill_tpm_on='' uefi=0
+dce_locality=2 kill_tpm_on='' uefi=0 hotplug_on='' hotplug_file='' tpm_device=tpm-tis dce_on=''
 
 while (($#)); do
     case $1 in
@@ -58,7 +67,10 @@ while (($#)); do
         --relay-log) relay_log=${2?}; shift 2 ;;
         --dce-locality) dce_locality=${2?}; shift 2 ;;
         --kill-tpm-on) kill_tpm_on=${2?}; shift 2 ;;
+        --hotplug-on) hotplug_on=${2?}; hotplug_file=${3?}; shift 3 ;;
         --no-drtm) drtm=0; shift ;;
+        --tpm-device) tpm_device=${2?}; shift 2 ;;
+        --dce-on) dce_on=${2?}; shift 2 ;;
         --no-tpm) tpm=0; shift ;;
         --uefi) uefi=1; shift ;;
         --console) console=1; shift ;;
@@ -71,7 +83,9 @@ done
 [[ -f $kernel ]] || die "no such image: $kernel"
 [[ -z $initrd || -f $initrd ]] || die "no such initrd: $initrd"
 for d in "${drives[@]}"; do [[ -f $d ]] || die "no such drive: $d"; done
+[[ -z $hotplug_file || -f $hotplug_file ]] || die "no such drive: $hotplug_file"
 [[ $timeout =~ ^[0-9]+$ ]] || die "bad --timeout: $timeout"
+[[ $tpm_device == tpm-tis || $tpm_device == tpm-crb ]] || die "bad --tpm-device: $tpm_device"
 if ((uefi)); then
     [[ -z $initrd && $have_append == 0 ]] || die "--uefi boots from the disk: no --initrd/--append"
     ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
@@ -82,7 +96,7 @@ fi
 qarg() { printf '%s' "${1//,/,,}"; }
 
 tmp=$(mktemp -d -t boot-qemu.XXXXXX)
-qemu_pid='' relay_pid='' swtpm_pid='' timer_pid='' killer_pid=''
+qemu_pid='' relay_pid='' swtpm_pid='' timer_pid='' killer_pid='' plugger_pid='' dcer_pid=''
 
 # Both functions run from the EXIT trap.
 # shellcheck disable=SC2317
@@ -103,7 +117,7 @@ cleanup() {
     trap - EXIT INT TERM
     # QEMU first: on exit it sends CMD_SHUTDOWN down the control channel.
     stop "$qemu_pid"; stop "$relay_pid"; stop "$swtpm_pid"; stop "$timer_pid"
-    stop "$killer_pid"
+    stop "$killer_pid"; stop "$plugger_pid"; stop "$dcer_pid"
     rm -rf "$tmp"
     exit "$rc"
 }
@@ -131,6 +145,7 @@ if ((tpm)); then
     relay_args=(--listen "$tmp/relay.sock" --swtpm-ctrl "$tmp/swtpm-ctrl.sock"
                 --image "$kernel" --dce-locality "$dce_locality")
     ((drtm)) || relay_args+=(--no-drtm)
+    [[ -z $dce_on ]] || relay_args+=(--dce-on-signal)
     [[ -z $relay_log ]] || relay_args+=(--log "$relay_log")
     python3 "$relay_py" "${relay_args[@]}" &
     relay_pid=$!
@@ -142,10 +157,10 @@ if ((tpm)); then
         ((i < 150)) || { msg "relay socket did not appear"; exit 125; }
         sleep 0.1
     done
-    # tpm-tis, not tpm-crb: QEMU's CRB cannot leave locality 0.
+    # tpm-tis by default: QEMU's CRB cannot leave locality 0.
     qemu_tpm=(-chardev "socket,id=chrtpm,path=$(qarg "$tmp/relay.sock")"
               -tpmdev "emulator,id=tpm0,chardev=chrtpm"
-              -device "tpm-tis,tpmdev=tpm0")
+              -device "$tpm_device,tpmdev=tpm0")
     msg "TPM banks $banks, DRTM $( ((drtm)) && echo on || echo off)," \
         "image sha256 $(sha256sum <"$kernel" | cut -d' ' -f1)"
 fi
@@ -171,6 +186,9 @@ fi
 for d in "${drives[@]}"; do
     qemu+=(-drive "file=$(qarg "$d"),format=raw,if=virtio")
 done
+if [[ -n $hotplug_on ]]; then
+    qemu+=(-device "qemu-xhci,id=xhci" -qmp "unix:$(qarg "$tmp/qmp.sock"),server=on,wait=off")
+fi
 qemu+=("${extra[@]}")
 
 : >"$log"
@@ -182,6 +200,37 @@ if [[ -n $kill_tpm_on && -n $swtpm_pid ]]; then
     ( until grep -Eq -- "$kill_tpm_on" "$log" 2>/dev/null; do sleep 0.05; done
       kill -KILL "$swtpm_pid"; echo "boot-qemu: killed swtpm (fault injection)" >&2 ) &
     killer_pid=$!
+fi
+if [[ -n $dce_on && -n $relay_pid ]]; then
+    ( until grep -Eq -- "$dce_on" "$log" 2>/dev/null; do sleep 0.02; done
+      kill -USR1 "$relay_pid" ) &
+    dcer_pid=$!
+fi
+if [[ -n $hotplug_on ]]; then
+    # A late disk: blockdev-add, then device_add as a USB stick on the xhci controller.
+    ( until grep -Eq -- "$hotplug_on" "$log" 2>/dev/null; do sleep 0.05; done
+      python3 - "$tmp/qmp.sock" "$hotplug_file" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()  # the greeting
+for cmd in ({"execute": "qmp_capabilities"},
+            {"execute": "blockdev-add", "arguments": {"driver": "raw", "node-name": "hp0",
+             "file": {"driver": "file", "filename": sys.argv[2]}}},
+            {"execute": "device_add", "arguments": {"driver": "usb-storage", "id": "hp",
+             "drive": "hp0", "bus": "xhci.0", "removable": True}}):
+    f.write(json.dumps(cmd) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            break
+    if "error" in r:
+        sys.exit("QMP " + cmd["execute"] + ": " + r["error"]["desc"])
+PY
+      echo "boot-qemu: plugged in $hotplug_file (hotplug)" >&2 ) &
+    plugger_pid=$!
 fi
 sleep "$timeout" &
 timer_pid=$!

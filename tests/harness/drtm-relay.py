@@ -21,6 +21,10 @@ sequence as an H-CRTM event into PCR 0 instead of the DRTM event into PCR 17).
 
 Result in every allocated bank: PCR17 = H(0^n || H(image)), PCR18-22 = 0.
 
+QEMU's CRB interface never leaves locality 0, so there is no locality-2 trigger: with
+--dce-on-signal the relay plays the DCE when it receives SIGUSR1 instead (the harness sends
+it once the console shows the launched kernel started, before its TPM driver probes).
+
 Control-channel protocol (swtpm include/swtpm/tpm_ioctl.h, src/swtpm/
 ctrlchannel.c): request = be32 command code + payload; response = be32
 result code (0 = success) + command-specific fields.  It is strictly
@@ -136,13 +140,29 @@ class Relay:
             self.dynamic_launch(tpm)
             self.armed = not self.once
 
+    def on_signal(self, tpm):
+        """--dce-on-signal: SIGUSR1 arrived, at a command boundary."""
+        self.log("signal: dynamic launch requested")
+        if self.armed:
+            self.dynamic_launch(tpm)
+            self.armed = not self.once
+
     # -- forwarding -----------------------------------------------------
 
-    def run(self, qemu, tpm):
+    def run(self, qemu, tpm, wakeup=None):
+        """wakeup: a socket that becomes readable on SIGUSR1 (--dce-on-signal)."""
         pending, pending_fds = b"", []
         at_boundary = True      # next byte from QEMU starts a new command
+        signalled = False
         while True:
-            ready, _, _ = select.select([qemu, tpm], [], [])
+            if signalled and at_boundary and not pending:
+                signalled = False
+                self.on_signal(tpm)
+            ready, _, _ = select.select([qemu, tpm] + ([wakeup] if wakeup else []), [], [])
+            if wakeup in ready:
+                wakeup.recv(64)
+                signalled = True
+                continue
             if tpm in ready:
                 data = tpm.recv(65536)
                 if not data:
@@ -245,9 +265,19 @@ def main():
                     help="play the DCE on the first selection of this locality "
                     "(default 2; fault tests use 1 to launch a kernel that then "
                     "talks to the TPM at the wrong locality)")
+    ap.add_argument("--dce-on-signal", action="store_true",
+                    help="play the DCE on SIGUSR1, not on a locality selection (QEMU's "
+                    "CRB interface stays at locality 0)")
     args = ap.parse_args()
     # Ctrl-C in a terminal hits the whole harness; just go, no traceback.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    wakeup = None
+    if args.dce_on_signal:
+        wakeup, waker = socket.socketpair()
+        waker.setblocking(False)
+        signal.set_wakeup_fd(waker.fileno())
+        signal.signal(signal.SIGUSR1, lambda *_: None)
+        args.dce_locality = -1   # no locality triggers it
 
     if args.drtm and not args.image:
         ap.error("--image is required unless --no-drtm")
@@ -267,7 +297,7 @@ def main():
         qemu, _ = lsock.accept()   # one client, like swtpm's own socket
         lsock.close()
         os.unlink(args.listen)
-        relay.run(qemu, tpm)
+        relay.run(qemu, tpm, wakeup)
     finally:
         if os.path.exists(args.listen):
             os.unlink(args.listen)

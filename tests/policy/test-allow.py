@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """slpolicy allow: the digests of an upgrade's files (hashlib here) are added to the entry's
-allow lists, the serial goes up by one, the result passes slpolicy check, and with --key the
-new bytes are signed again (slpolicy verify); refusals for a measured-only entry and bad use."""
+allow lists (the i-th --initrd to the list of the entry's i-th initrd), or with --replace put in
+place of the old ones; the serial goes up by one, the result passes slpolicy check, and with
+--key the new bytes are signed again (slpolicy verify); a policy in the first, flat form is
+rewritten one allow-list per initrd; refusals for a measured-only entry, more --initrd than
+the entry has initrds, and bad use."""
 import hashlib
 import json
 import os
@@ -24,6 +27,68 @@ def run(*args):
     return r.returncode, r.stdout, r.stderr
 
 
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def per_position(tmp):
+    """Two initrds: the i-th --initrd goes to the i-th list, and only there."""
+    boot = os.path.join(tmp, "boot2")
+    names = ("vmlinuz", "ucode", "ucode-new", "initrd", "initrd-new", "extra")
+    files = {n: os.urandom(2000) for n in names}
+    put_files(boot, {"/" + n: data for n, data in files.items()})
+    sha = {n: "sha256:" + hashlib.sha256(d).hexdigest() for n, d in files.items()}
+    pol = os.path.join(tmp, "policy2.json")
+    new_policy(boot, "/vmlinuz", ["/ucode", "/initrd"], "quiet", policy=pol)
+    check(read_json(pol)["entries"][0]["allow"]["initrd"] == [[sha["ucode"]], [sha["initrd"]]],
+          "new: one allow-list per initrd, in order")
+
+    rc, out, err = run("allow", pol, "--root", boot, "--initrd", "/ucode-new", "--initrd",
+                       "/initrd-new")
+    lists = read_json(pol)["entries"][0]["allow"]["initrd"]
+    check(rc == 0 and
+          lists == [[sha["ucode"], sha["ucode-new"]], [sha["initrd"], sha["initrd-new"]]],
+          "allow with two --initrd: each file's digest in its initrd's list only", lists)
+    rc, out, err = run("allow", pol, "--root", boot, "--initrd", "/ucode-new", "--replace")
+    p = read_json(pol)
+    lists = p["entries"][0]["allow"]["initrd"]
+    check(rc == 0 and lists == [[sha["ucode-new"]], [sha["initrd"], sha["initrd-new"]]] and
+          p["serial"] == 3 and p["entries"][0]["allow"]["kernel"] == [sha["vmlinuz"]],
+          "allow --replace with one --initrd: the first list replaced, the kernel's and the "
+          "second one untouched, serial 3", lists)
+    check(run("check", pol)[0] == 0, "two initrds after --replace: passes slpolicy check")
+
+    before = open(pol).read()
+    rc, out, err = run("allow", pol, "--root", boot, "--initrd", "/ucode", "--initrd",
+                       "/initrd", "--initrd", "/extra")
+    check(rc == 1 and err.strip() == f'slpolicy: {pol}: entry "default" has 2 initrds, not 3: '
+          "the i-th --initrd gives the digest of its i-th initrd" and open(pol).read() == before,
+          "three --initrd for two initrds refused, naming the entry; policy untouched", err)
+
+
+def flat_policy(tmp):
+    """A policy of the first form (one flat allow.initrd for its one initrd) is rewritten one
+    allow-list per initrd, whatever allow adds."""
+    boot = os.path.join(tmp, "boot3")
+    files = {n: os.urandom(1000) for n in ("vmlinuz", "vmlinuz-new", "initrd")}
+    put_files(boot, {"/" + n: data for n, data in files.items()})
+    sha = {n: "sha256:" + hashlib.sha256(d).hexdigest() for n, d in files.items()}
+    pol = os.path.join(tmp, "policy3.json")
+    new_policy(boot, "/vmlinuz", ["/initrd"], "quiet", policy=pol)
+    p = read_json(pol)
+    p["entries"][0]["allow"]["initrd"] = [sha["initrd"]]
+    with open(pol, "w") as f:
+        json.dump(p, f)
+    check(run("check", pol)[0] == 0, "the flat form is valid with one initrd")
+    rc, out, err = run("allow", pol, "--root", boot, "--kernel", "/vmlinuz-new")
+    allow = read_json(pol)["entries"][0]["allow"]
+    check(rc == 0 and allow["initrd"] == [[sha["initrd"]]] and
+          allow["kernel"] == [sha["vmlinuz"], sha["vmlinuz-new"]],
+          "allow --kernel on a flat policy: its initrd list rewritten per initrd", allow)
+    check(run("check", pol)[0] == 0, "the rewritten policy passes slpolicy check")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         boot = os.path.join(tmp, "boot")
@@ -44,7 +109,7 @@ def main():
         check(rc == 0 and out.strip() == f"{pol}: serial 2", "allow: prints the new serial",
               out + err)
         check(allow["kernel"] == [sha["vmlinuz"], sha["vmlinuz-new"]] and
-              allow["initrd"] == [sha["initrd"], sha["initrd-new"]],
+              allow["initrd"] == [[sha["initrd"], sha["initrd-new"]]],
               "allow: old and new digests in the allow lists (hashlib)", allow)
         check(p["serial"] == 2 and p["entries"][0]["kernel"] == "/vmlinuz",
               "allow: serial 1 -> 2, the entry's paths unchanged")
@@ -61,6 +126,19 @@ def main():
         rc, out, err = run("verify", "--pubkey", pub, pol)
         check(rc == 1, "allow without --key: the old signature no longer verifies", out + err)
 
+        # --replace: a kernel downgrade is no longer possible once the new one is allowed.
+        rc, out, err = run("allow", pol, "--root", boot, "--kernel", "/vmlinuz-new", "--initrd",
+                           "/initrd-new", "--replace", "--key", key)
+        p = read_json(pol)
+        allow = p["entries"][0]["allow"]
+        check(rc == 0 and out.strip() == f"{pol}: serial 4", "allow --replace: serial 3 -> 4",
+              out + err)
+        check(allow["kernel"] == [sha["vmlinuz-new"]] and allow["initrd"] == [[sha["initrd-new"]]],
+              "allow --replace: only the new digests left, the old kernel and initrd gone", allow)
+        check(run("check", pol)[0] == 0, "allow --replace: the result passes slpolicy check")
+        rc, out, err = run("verify", "--pubkey", pub, pol)
+        check(rc == 0, "allow --replace --key: signed again", out + err)
+
         rc, out, err = run("allow", pol, "--root", boot, "--kernel", "/missing")
         check(rc == 1 and "/missing" in err, "a missing file refused", err)
         del p["entries"][0]["allow"]
@@ -74,6 +152,8 @@ def main():
                            (["--kernel", "/vmlinuz"], "no --root")):
             rc, out, err = run("allow", pol, *args)
             check(rc == 2, f"usage error: {what}", err)
+        per_position(tmp)
+        flat_policy(tmp)
     return t.summary()
 
 

@@ -59,7 +59,10 @@ def main():
             "sha256:" + hashlib.sha256(files["/vmlinuz-6.1"]).hexdigest(),
             "sha384:" + hashlib.sha384(files["/vmlinuz-6.1"]).hexdigest()],
             "new: kernel allow-list holds its sha256 and sha384 digests")
-        check(len(entry["allow"]["initrd"]) == 4, "new: both initrds in both banks")
+        check(entry["allow"]["initrd"] == [
+            [alg + ":" + hashlib.new(alg, files[name]).hexdigest() for alg in ("sha256", "sha384")]
+            for name in ("/initrd-a.img", "/initrd-b.img")],
+            "new: one allow-list per initrd, in order, each with its sha256 and sha384 digests")
         check(run("check", policy_file).stdout == b"ok\n", "check accepts what new printed")
 
         pred = run("predict", policy_file, "--root", boot, "--bank", "all", "--format", "json")
