@@ -9,7 +9,6 @@ TPM), the one line slinit must print, and the outcome:
 More rows live beside the features they test: tests/e2e/test-signed.py (signatures),
 tests/e2e/test-rollback.py (anti-rollback), tests/e2e/test-launch.py (corrupted old event
 log on /boot, measured-only changes)."""
-import hashlib
 import json
 import os
 import re
@@ -66,7 +65,7 @@ EXTRA_INITRD = (b"070701" + b"0" * 8 * 11 + b"%08X" % 11 + b"0" * 8 + b"TRAILER!
 
 def digests(s, path):
     """The allow-list slpolicy new would write for one file of the stage (sha256)."""
-    return ["sha256:" + hashlib.sha256(s.read(path)).hexdigest()]
+    return ["sha256:" + h("sha256", s.read(path)).hex()]
 
 
 def rows(kernel, initrd):
@@ -295,7 +294,7 @@ def run_row(r, kernel, initrd):
 
 def file_sha256(path):
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        return h("sha256", f.read())
 
 
 def build_locality1_image():
