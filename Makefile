@@ -14,18 +14,23 @@ MUSL_CFLAGS := $(CSTD) $(CWARN) -Os -ffunction-sections -fdata-sections \
 MUSL_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=none -L$(SYSROOT)/lib \
 	-Wl,-T,init/no-eh-frame.ld
 
-# The pure core: everything in policy/ but the slpolicy command line tool.
-CORE_SRCS := $(filter-out policy/slpolicy%.c,$(wildcard policy/*.c))
+# The core: everything in policy/, shared by slinit, slpolicy, sll-collect and the tests.
+CORE_SRCS := $(wildcard policy/*.c)
 SLINIT_SRCS := $(wildcard init/*.c kexec/*.c) $(CORE_SRCS)
 SLINIT_OBJS := $(SLINIT_SRCS:%.c=$(OBJ)/musl/%.o)
 SLINIT_LIBS := -ltss2-sys -ltss2-mu -ltss2-tcti-device -ltss2-rc -ljson-c -lblkid -lhogweed \
 	-lnettle
+# The archives behind SLINIT_LIBS: a rebuilt sysroot library (deps/patches) relinks slinit.
+SLINIT_ARCHIVES := $(SLINIT_LIBS:-l%=$(SYSROOT)/lib/lib%.a)
+# slinit is part of the measured image, read into memory at every launch: above this size
+# (400 KiB) its link fails.
+SLINIT_MAX_SIZE := 409600
 
 # Host builds (unit tests, later slpolicy) use Debian's own libraries; unit tests run
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
 HOST_CC := gcc
 HOST_SYSROOT := $(BUILD)/host-sysroot
-HOST_CFLAGS := $(CSTD) $(CWARN) -g -O1 -Ipolicy -Iinit -isystem $(HOST_SYSROOT)/include -MMD -MP
+HOST_CFLAGS := $(CSTD) $(CWARN) -g -O1 -Ipolicy -Iinit -Ikexec -isystem $(HOST_SYSROOT)/include -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
 # json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
@@ -42,8 +47,12 @@ all image:
 
 slinit: $(BUILD)/slinit
 
-$(BUILD)/slinit: $(SLINIT_OBJS) init/no-eh-frame.ld
-	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(SLINIT_OBJS) $(SLINIT_LIBS)
+$(BUILD)/slinit: $(SLINIT_OBJS) init/no-eh-frame.ld $(SLINIT_ARCHIVES)
+	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@.tmp $(SLINIT_OBJS) $(SLINIT_LIBS)
+	@size=$$(stat -c %s $@.tmp); if [ $$size -gt $(SLINIT_MAX_SIZE) ]; then rm -f $@.tmp; \
+		echo "slinit: $$size bytes, over the limit of $(SLINIT_MAX_SIZE) bytes (SLINIT_MAX_SIZE)" >&2; \
+		exit 1; fi
+	mv -f $@.tmp $@
 
 $(OBJ)/musl/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,7 +60,7 @@ $(OBJ)/musl/%.o: %.c
 
 # sll-collect: what an admin runs on the target to capture the collectors' inputs for
 # `slpolicy predict --sys`; static musl like slinit, so it runs from any x86-64 Linux.
-SLL_COLLECT_SRCS := tools/sll-collect.c init/cpu.c $(CORE_SRCS)
+SLL_COLLECT_SRCS := tools/sll-collect.c $(CORE_SRCS)
 SLL_COLLECT_OBJS := $(SLL_COLLECT_SRCS:%.c=$(OBJ)/musl/%.o)
 
 sll-collect: $(BUILD)/sll-collect
@@ -62,8 +71,9 @@ $(BUILD)/sll-collect: $(SLL_COLLECT_OBJS)
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-# Pure modules of init/ that unit tests exercise beside the core.
-UNIT_INIT_SRCS := init/options.c init/cpu.c
+# Modules of init/ and kexec/ that unit tests exercise beside the core (launch-read: slinit's
+# side of test-sequence; it needs the memfd calls of kexec/load.c).
+UNIT_INIT_SRCS := init/options.c init/launch-read.c kexec/load.c
 HOST_CFLAGS += -Itests/unit
 
 $(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o) \
@@ -77,13 +87,13 @@ $(OBJ)/host/%.o: %.c
 
 # make esp BOOT_DIR=DIR [ESP_LAYOUT=esp|ext4] [ESP_OUT=build/esp.img] [ESP_IMAGE=…]: a bootable
 # GPT disk image with the image as the ESP's EFI/BOOT/BOOTX64.EFI and DIR's files
-# (tests/tools/make-esp.sh).
+# (tools/make-esp.sh).
 ESP_LAYOUT ?= esp
 ESP_OUT ?= $(BUILD)/esp.img
 ESP_IMAGE ?= $(BUILD)/sll.efi
 esp:
 	@test -n "$(BOOT_DIR)" || { echo "make esp: give BOOT_DIR=DIR (the boot partition's files)"; exit 2; }
-	tests/tools/make-esp.sh "$(ESP_IMAGE)" "$(BOOT_DIR)" "$(ESP_OUT)" $(ESP_LAYOUT)
+	tools/make-esp.sh "$(ESP_IMAGE)" "$(BOOT_DIR)" "$(ESP_OUT)" $(ESP_LAYOUT)
 
 # make sign KEY=db.key CERT=db.crt: build/sll.signed.efi, signed for UEFI Secure Boot with
 # sbsigntool and checked with sbverify. The signature changes the file: PCR 17 (the DRTM's
@@ -112,7 +122,7 @@ $(OBJ)/host-vg/%.o: %.c
 	$(HOST_CC) $(HOST_CFLAGS) -c -o $@ $<
 
 # slpolicy: the admin's tool, a normal host binary (release flags, no sanitizers).
-SLPOLICY_SRCS := $(wildcard policy/slpolicy*.c) $(CORE_SRCS)
+SLPOLICY_SRCS := $(wildcard slpolicy/*.c) $(CORE_SRCS)
 SLPOLICY_OBJS := $(SLPOLICY_SRCS:%.c=$(OBJ)/host-rel/%.o)
 
 slpolicy: $(BUILD)/slpolicy
@@ -123,11 +133,11 @@ $(BUILD)/slpolicy: $(SLPOLICY_OBJS)
 
 $(OBJ)/host-rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(CSTD) $(CWARN) -O2 -g -Ipolicy -isystem $(HOST_SYSROOT)/include -MMD -MP -c -o $@ $<
+	$(HOST_CC) $(CSTD) $(CWARN) -O2 -g -Ipolicy -Islpolicy -isystem $(HOST_SYSROOT)/include -MMD -MP -c -o $@ $<
 
 demo: all
 	$(MAKE) slpolicy
-	tests/e2e/demo.py
+	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/e2e/demo.py
 
 test: all
 	$(MAKE) slpolicy sll-collect
@@ -145,14 +155,15 @@ reprocheck:
 	tests/reprocheck.sh
 
 # Every shell script of the tree (tools/sll-seal is POSIX sh without a .sh name).
-SHELL_SCRIPTS := build.sh .ci/run $(sort $(shell find tests -name '*.sh'))
+SHELL_SCRIPTS := build.sh .ci/run $(sort $(shell find tests tools -name '*.sh'))
 
 # Static analysis: cppcheck over all our C and shellcheck over the shell scripts, warnings
 # are errors (part of make test).
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
-		-Ipolicy -Iinit -Ikexec --suppress=missingIncludeSystem --inline-suppr \
-		--error-exitcode=1 policy init kexec tools tests/unit tests/fuzz tests/tools tests/bench
+		-Ipolicy -Iinit -Ikexec -Islpolicy --suppress=missingIncludeSystem --inline-suppr \
+		--error-exitcode=1 policy init kexec slpolicy tools tests/unit tests/fuzz tests/tools \
+		tests/bench
 	shellcheck -S warning $(SHELL_SCRIPTS)
 	shellcheck -S warning -s sh tools/sll-seal
 
@@ -165,9 +176,9 @@ lint:
 # libFuzzer targets: each tests/fuzz/fuzz-NAME.c is built with clang against the core and run
 # clang-tidy with the checked-in .clang-tidy; the musl code is checked against the sysroot's
 # headers, as it is compiled.
-TIDY_SRCS := $(wildcard policy/*.c init/*.c kexec/*.c)
+TIDY_SRCS := $(wildcard policy/*.c init/*.c kexec/*.c slpolicy/*.c)
 tidy:
-	clang-tidy --quiet $(TIDY_SRCS) -- $(CSTD) -D_GNU_SOURCE -Ipolicy -Iinit -Ikexec \
+	clang-tidy --quiet $(TIDY_SRCS) -- $(CSTD) -D_GNU_SOURCE -Ipolicy -Iinit -Ikexec -Islpolicy \
 		-isystem $(SYSROOT)/kernel-headers/include -isystem $(SYSROOT)/include \
 		-isystem $(HOST_SYSROOT)/include
 
@@ -176,7 +187,7 @@ tidy:
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := $(CSTD) $(CWARN) -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ipolicy -Iinit \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ipolicy -Iinit -Ikexec \
 	-isystem $(HOST_SYSROOT)/include
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
@@ -208,6 +219,7 @@ fuzz: $(FUZZ_BINS)
 # hashbench: slinit's measurement path (measure_stream) on the host, built twice: with musl
 # and the sysroot's nettle exactly as slinit links it, and with Debian's nettle.
 BENCH_SRCS := tests/bench/hashbench.c policy/digest.c policy/event.c policy/measure.c \
+	policy/beneath.c policy/fileio.c policy/hex.c \
 	kexec/load.c
 
 .PHONY: bench bench-tools
@@ -231,5 +243,5 @@ $(BUILD)/bench/slinit-unstripped: $(SLINIT_OBJS) init/no-eh-frame.ld
 
 bench: all
 	$(MAKE) slpolicy bench-tools $(BUILD)/bench/slinit-unstripped
-	tests/bench/run-bench.py
+	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/bench/run-bench.py
 # --- end bench ---

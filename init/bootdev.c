@@ -17,8 +17,9 @@
 
 #include <blkid/blkid.h>
 
+#include "beneath.h"
+#include "cleanup.h"
 #include "log.h"
-#include "measure.h"
 
 #define POLL_INTERVAL_MS 50
 
@@ -51,19 +52,13 @@ static int try_mount(const char *dev)
 
 static bool has_policy(const char *policy)
 {
-	int root = bootdev_open_root(), fd;
+	_cleanup_close_ int root = bootdev_open_root(), fd = -1;
 
 	if (root < 0)
 		return false;
-	fd = measure_open_beneath(root, policy);
-	close(root);
+	fd = beneath_open_regular(root, policy);
 	/* A symbolic link there is the policy's place taken: let loading it refuse that clearly. */
-	if (fd == -ELOOP)
-		return true;
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	return fd >= 0 || fd == -ELOOP;
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -115,14 +110,14 @@ static int scan_partitions(const char *policy, struct scan *scan)
 	return 0;
 }
 
-static void refuse_holders(const char *policy, const struct scan *scan)
+static void refuse_holders(const char *policy, const struct scan *scan, struct failure *ret)
 {
 	char list[SCAN_MAX_NAMED * 300] = "";
 
 	for (size_t i = 0; i < scan->holder_count && i < SCAN_MAX_NAMED; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
 			 scan->holders[i]);
-	log_failure("boot partition", "%zu partitions hold %s (%s%s): refusing to guess; choose "
+	failure_set(ret, "boot partition", "%zu partitions hold %s (%s%s): refusing to guess; choose "
 		    "one with sl.boot=UUID=... or PARTUUID=...", scan->holder_count, policy, list,
 		    scan->holder_count > SCAN_MAX_NAMED ? ", ..." : "");
 }
@@ -130,23 +125,19 @@ static void refuse_holders(const char *policy, const struct scan *scan)
 /* Every partition whose LABEL/UUID/PARTUUID matches, through libblkid's probing (no cache
  * file, no udev). Counting them all is the point: two partitions with the boot label (a
  * stray USB stick, a cloned disk) must stop the launch, not be resolved by probe order. */
-static int resolve_tag(const char *spec, char *ret_dev, size_t size)
+static int resolve_tag(const char *spec, char *ret_dev, size_t size, struct failure *ret)
 {
-	char *name = NULL, *value = NULL, others[256] = "";
+	_cleanup_free_ char *name = NULL, *value = NULL;
+	char others[256] = "";
 	blkid_cache cache = NULL;
 	blkid_dev_iterate it;
 	blkid_dev dev;
 	int matches = 0;
 
-	if (blkid_parse_tag_string(spec, &name, &value) < 0 || !name || !value) {
-		free(name);
-		free(value);
+	if (blkid_parse_tag_string(spec, &name, &value) < 0 || !name || !value)
 		return -EINVAL;
-	}
 	if (blkid_get_cache(&cache, "/dev/null") < 0 || blkid_probe_all(cache) < 0) {
 		blkid_put_cache(cache);
-		free(name);
-		free(value);
 		return -EIO;
 	}
 	it = blkid_dev_iterate_begin(cache);
@@ -163,10 +154,8 @@ static int resolve_tag(const char *spec, char *ret_dev, size_t size)
 	}
 	blkid_dev_iterate_end(it);
 	blkid_put_cache(cache);
-	free(name);
-	free(value);
 	if (matches > 1) {
-		log_failure("sl.boot", "%s matches %d partitions (%s%s): refusing to guess; give each "
+		failure_set(ret, "sl.boot", "%s matches %d partitions (%s%s): refusing to guess; give each "
 			    "boot partition a unique label or use UUID=/PARTUUID=", spec, matches,
 			    ret_dev, others);
 		return -ENOTUNIQ;
@@ -175,7 +164,7 @@ static int resolve_tag(const char *spec, char *ret_dev, size_t size)
 }
 
 /* LABEL=, UUID=, PARTUUID= through libblkid; a /dev/ path as is. */
-static int resolve(const char *spec, char *ret_dev, size_t size)
+static int resolve(const char *spec, char *ret_dev, size_t size, struct failure *ret)
 {
 	if (strncmp(spec, "/dev/", 5) == 0) {
 		if (access(spec, F_OK) < 0)
@@ -183,7 +172,7 @@ static int resolve(const char *spec, char *ret_dev, size_t size)
 		snprintf(ret_dev, size, "%s", spec);
 		return 0;
 	}
-	return resolve_tag(spec, ret_dev, size);
+	return resolve_tag(spec, ret_dev, size, ret);
 }
 
 static long now_ms(void)
@@ -196,22 +185,22 @@ static long now_ms(void)
 
 /* The scan's verdict at the end of the wait: the one holder, mounted, or the refusal. */
 static int mount_the_holder(const struct sl_options *opts, const struct scan *scan,
-			    char *ret_dev, size_t dev_size)
+			    char *ret_dev, size_t dev_size, struct failure *ret)
 {
 	int r;
 
 	if (scan->holder_count > 1) {
-		refuse_holders(opts->policy, scan);
+		refuse_holders(opts->policy, scan, ret);
 		return -ENOTUNIQ;
 	}
 	if (scan->holder_count == 0) {
-		log_failure("boot partition", "no vfat/ext4 partition holding %s appeared within %u s",
+		failure_set(ret, "boot partition", "no vfat/ext4 partition holding %s appeared within %u s",
 			    opts->policy, opts->boot_timeout);
 		return -ENODEV;
 	}
 	r = try_mount(scan->holders[0]);
 	if (r < 0) {
-		log_failure(scan->holders[0], "cannot mount it again: %s", strerror(-r));
+		failure_set(ret, scan->holders[0], "cannot mount it again: %s", strerror(-r));
 		return r;
 	}
 	snprintf(ret_dev, dev_size, "%s", scan->holders[0]);
@@ -223,7 +212,7 @@ static int mount_the_holder(const struct sl_options *opts, const struct scan *sc
  * the policy (a stick plugged in by an attacker, a cloned disk) is seen even when it appears
  * after the first: the launch then stops instead of depending on probe order. */
 static int mount_scanned(const struct sl_options *opts, long deadline, char *ret_dev,
-			 size_t dev_size)
+			 size_t dev_size, struct failure *ret)
 {
 	struct scan *scan = calloc(1, sizeof(*scan));
 	int r;
@@ -237,14 +226,15 @@ static int mount_scanned(const struct sl_options *opts, long deadline, char *ret
 		usleep(POLL_INTERVAL_MS * 1000);
 	}
 	if (r < 0)
-		log_failure("boot partition", "listing /sys/class/block: %s", strerror(-r));
+		failure_set(ret, "boot partition", "listing /sys/class/block: %s", strerror(-r));
 	else
-		r = mount_the_holder(opts, scan, ret_dev, dev_size);
+		r = mount_the_holder(opts, scan, ret_dev, dev_size, ret);
 	free(scan);
 	return r;
 }
 
-int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
+int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size,
+		  struct failure *ret)
 {
 	long deadline = now_ms() + (long)opts->boot_timeout * 1000L;
 	int r;
@@ -252,22 +242,25 @@ int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
 	if (opts->boot[0] && strncmp(opts->boot, "/dev/", 5) != 0 &&
 	    strncmp(opts->boot, "LABEL=", 6) != 0 && strncmp(opts->boot, "UUID=", 5) != 0 &&
 	    strncmp(opts->boot, "PARTUUID=", 9) != 0) {
-		log_failure("sl.boot", "\"%s\" is not /dev/..., LABEL=, UUID= or PARTUUID=", opts->boot);
+		failure_set(ret, "sl.boot", "\"%s\" is not /dev/..., LABEL=, UUID= or PARTUUID=", opts->boot);
 		return -EINVAL;
 	}
-	if (mkdir(BOOT_MOUNT, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(BOOT_MOUNT, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		failure_set(ret, BOOT_MOUNT, "cannot create the mount point: %s", strerror(-r));
+		return r;
+	}
 	if (!opts->boot[0])
-		return mount_scanned(opts, deadline, ret_dev, dev_size);
+		return mount_scanned(opts, deadline, ret_dev, dev_size, ret);
 	/* Devices on real hardware (USB, NVMe) appear late: poll until the deadline. */
 	for (;;) {
-		r = resolve(opts->boot, ret_dev, dev_size);
+		r = resolve(opts->boot, ret_dev, dev_size, ret);
 		if (r == -ENOTUNIQ)
 			return r;
 		if (r == 0) {
 			r = try_mount(ret_dev);
 			if (r < 0)
-				log_failure(ret_dev, "cannot mount it read-only as vfat or ext4: %s",
+				failure_set(ret, ret_dev, "cannot mount it read-only as vfat or ext4: %s",
 					    strerror(-r));
 			return r;
 		}
@@ -275,7 +268,7 @@ int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
 			break;
 		usleep(POLL_INTERVAL_MS * 1000);
 	}
-	log_failure("sl.boot", "%s did not appear within %u s", opts->boot, opts->boot_timeout);
+	failure_set(ret, "sl.boot", "%s did not appear within %u s", opts->boot, opts->boot_timeout);
 	return -ENODEV;
 }
 
@@ -284,16 +277,13 @@ int bootdev_mount(const struct sl_options *opts, char *ret_dev, size_t dev_size)
 int bootdev_journal_needs_recovery(const char *dev)
 {
 	uint8_t sb[0x64];
-	int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
+	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	if (pread(fd, sb, sizeof(sb), 1024) != (ssize_t)sizeof(sb))
-		r = -EIO;
-	else if (sb[0x38] == 0x53 && sb[0x39] == 0xEF && (sb[0x60] & 0x04))
-		r = 1;
-	close(fd);
-	return r;
+		return -EIO;
+	return sb[0x38] == 0x53 && sb[0x39] == 0xEF && (sb[0x60] & 0x04);
 }
 
 int bootdev_open_root(void)

@@ -8,11 +8,10 @@
 #include <unistd.h>
 
 #include "collect.h"
-#include "cpu.h"
-#include "log.h"
-#include "measure.h"
+#include "cpuread.h"
 
-int collectors_run(struct recorder *rec, const struct policy *pol, int boot_fd)
+int collectors_run(struct recorder *rec, const struct policy *pol, int boot_fd,
+		   struct failure *ret)
 {
 	struct cpuleaves cpuid;
 	struct collect_sources src = { .boot_fd = boot_fd, .cpuid = &cpuid };
@@ -22,26 +21,21 @@ int collectors_run(struct recorder *rec, const struct policy *pol, int boot_fd)
 
 	if (!pol->collector_count)
 		return 0;
-	cpu_read_leaves(&cpuid);
+	cpuread_leaves(&cpuid);
 	src.sys_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (src.sys_fd < 0) {
 		r = -errno;
-		log_failure("/", "cannot open the root directory for the collectors: %s",
+		failure_set(ret, "/", "cannot open the root directory for the collectors: %s",
 			    strerror(-r));
 		return r;
 	}
-	r = collect_all(&rec->events, rec->banks, pol, &src, &failed, why, sizeof(why));
+	r = collect_all(&rec->seq, pol, &src, &failed, why, sizeof(why));
 	close(src.sys_fd);
 	if (r < 0) {
 		snprintf(where, sizeof(where), "/collectors/%zu", failed);
-		log_failure(where, "%s collector: %s", collect_type_name(pol->collectors[failed].type),
-			    why);
+		failure_set(ret, where, "%s collector: %s",
+			    collect_type_name(pol->collectors[failed].type), why);
 		return r;
 	}
-	r = recorder_commit(rec);
-	if (r < 0)
-		return r;
-	log_info("%zu collector%s recorded in PCR %u", pol->collector_count,
-		 pol->collector_count == 1 ? "" : "s", recorder_pcr(rec, PCR_CONFIG));
-	return 0;
+	return recorder_commit(rec, ret);
 }

@@ -7,12 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "load.h"
-
-static int append(int fd, const void *data, size_t len)
-{
-	return kexec_memfd_append(&fd, data, len);
-}
+#include "fileio.h"
 
 static int pad4(int fd, uint64_t *offset)
 {
@@ -20,7 +15,7 @@ static int pad4(int fd, uint64_t *offset)
 	size_t n = (size_t)((4 - (*offset & 3)) & 3);
 
 	*offset += n;
-	return n ? append(fd, zeros, n) : 0;
+	return n ? fd_write_all(fd, zeros, n) : 0;
 }
 
 /* One "070701" (newc) entry: header, name, data, each padded to 4 bytes. */
@@ -36,12 +31,12 @@ static int cpio_entry(int fd, uint64_t *offset, const char *name, unsigned mode,
 	snprintf(header, sizeof(header),
 		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u,
 		 S_ISDIR(mode) ? 2u : 1u, 0u, (unsigned)len, 0u, 0u, 0u, 0u, (unsigned)namesize, 0u);
-	if ((r = append(fd, header, 110)) < 0 || (r = append(fd, name, namesize)) < 0)
+	if ((r = fd_write_all(fd, header, 110)) < 0 || (r = fd_write_all(fd, name, namesize)) < 0)
 		return r;
 	*offset += 110 + namesize;
 	if ((r = pad4(fd, offset)) < 0)
 		return r;
-	if (len && (r = append(fd, data, len)) < 0)
+	if (len && (r = fd_write_all(fd, data, len)) < 0)
 		return r;
 	*offset += len;
 	return pad4(fd, offset);

@@ -25,10 +25,11 @@ struct launch {
 int launch_read(int root_fd, const struct policy_entry *entry, unsigned banks,
 		struct launch *ret, char *why, size_t why_size);
 
-/* Measures the read entry (kernel, initrds, cmdline into PCR 22), writes the event log with
- * the separator that will follow, appends it to the initrd, seals, kexec_file_load()s and
- * then extends the separator. After 0, only kexec_execute() remains. */
+/* Records the read entry (kernel, initrds, cmdline into PCR 22) and extends it, writes the
+ * event log with the separator that will follow, appends it to the initrd, seals,
+ * kexec_file_load()s and then extends the separator. After 0, only kexec_execute() remains;
+ * on failure, ret holds the one-line refusal. */
 int launch_commit(struct recorder *rec, const struct policy_entry *entry, struct launch *l,
-		  char *why, size_t why_size);
+		  struct failure *ret);
 
 void launch_close(struct launch *l);

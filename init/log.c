@@ -89,3 +89,18 @@ void log_failure(const char *object, const char *fmt, ...)
 	log_line(prefix, fmt, ap);
 	va_end(ap);
 }
+
+void failure_set(struct failure *f, const char *object, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(f->object, sizeof(f->object), "%s", object);
+	va_start(ap, fmt);
+	vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+	va_end(ap);
+}
+
+void log_failure_report(const struct failure *f)
+{
+	log_failure(f->object, "%s", f->reason);
+}

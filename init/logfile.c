@@ -9,14 +9,15 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "bootdev.h"
-#include "load.h"
+#include "cleanup.h"
+#include "fileio.h"
 #include "log.h"
-#include "measure.h"
 
 static int open_beneath(int root_fd, const char *path, int flags)
 {
-	return measure_openat_beneath(root_fd, path, flags, 0644);
+	return beneath_openat(root_fd, path, flags, 0644);
 }
 
 /* Everything happens relative to the log's directory, opened beneath the root first, so
@@ -26,7 +27,8 @@ static int write_atomically(int root_fd, const char *path, const uint8_t *log, s
 {
 	char dir[4200], tmp[300];
 	const char *slash = strrchr(path, '/'), *name = slash + 1;
-	int fd, dir_fd, r;
+	_cleanup_close_ int dir_fd = -1, fd = -1;
+	int r;
 
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (snprintf(tmp, sizeof(tmp), "%s.sll-tmp", name) >= (int)sizeof(tmp)) {
@@ -42,13 +44,12 @@ static int write_atomically(int root_fd, const char *path, const uint8_t *log, s
 	fd = open_beneath(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL);
 	if (fd < 0) {
 		snprintf(why, why_size, "creating %s.sll-tmp: %s", path, strerror(-fd));
-		close(dir_fd);
 		return fd;
 	}
-	r = kexec_memfd_append(&fd, log, len);
+	r = fd_write_all(fd, log, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
-	close(fd);
+	close(TAKE_FD(fd)); /* closed before the rename that makes it the log */
 	if (r == 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -57,7 +58,6 @@ static int write_atomically(int root_fd, const char *path, const uint8_t *log, s
 	} else {
 		fsync(dir_fd);
 	}
-	close(dir_fd);
 	return r;
 }
 

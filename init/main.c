@@ -9,15 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <linux/magic.h>
 
+#include "beneath.h"
 #include "bootdev.h"
+#include "cleanup.h"
 #include "collectors.h"
+#include "fileio.h"
 #include "launch.h"
 #include "load.h"
 #include "log.h"
 #include "logfile.h"
-#include "measure.h"
 #include "memstat.h"
 #include "mounts.h"
 #include "options.h"
@@ -25,6 +28,7 @@
 #include "power.h"
 #include "recorder.h"
 #include "rollback.h"
+#include "sequence.h"
 #include "signature.h"
 #include "tpm.h"
 
@@ -68,8 +72,20 @@ __attribute__((noreturn)) static void halt(struct slinit *s)
 	power_off(s->opts.halt_delay);
 }
 
+/* Extends what was recorded since the last commit; a TPM error halts (never the recovery
+ * entry: the TPM and the log may disagree). */
+static void commit_or_halt(struct slinit *s)
+{
+	struct failure f = { .reason = "" };
+
+	if (recorder_commit(&s->rec, &f) < 0) {
+		log_failure_report(&f);
+		halt(s);
+	}
+}
+
 static int launch_entry(struct slinit *s, const struct policy_entry *e, struct launch *l,
-			char *why, size_t why_size);
+			struct failure *ret);
 static void write_log_copy(struct slinit *s, const struct launch *l);
 
 /* DESIGN section 6: "halt", or "cap" 19, 21 and 22 with the failure event and boot the
@@ -78,23 +94,23 @@ __attribute__((noreturn)) static void fail(struct slinit *s, const char *what)
 {
 	const struct policy_entry *recovery;
 	struct launch l;
-	char why[512] = "";
+	struct failure f = { .reason = "" };
 
 	/* After a TPM error the TPM and the log may disagree: never go on extending. */
 	if (!s->have_policy || s->policy.on_failure != POLICY_ON_FAILURE_CAP || s->capped ||
 	    !s->rec.tpm || s->rec.failed)
 		halt(s);
 	s->capped = true;
-	static const unsigned capped[] = { PCR_AUTHORITY, PCR_CONFIG, PCR_LAUNCH };
-	for (size_t i = 0; i < sizeof(capped) / sizeof(capped[0]); i++)
-		if (measure_failure(&s->rec.events, s->rec.banks, capped[i], what) < 0)
-			halt(s);
-	if (recorder_commit(&s->rec) < 0)
+	if (sequence_failure(&s->rec.seq, what) < 0)
 		halt(s);
+	commit_or_halt(s);
 	recovery = policy_find_entry(&s->policy, s->policy.recovery);
 	log_info("PCRs 19, 21, 22 capped; booting the recovery entry \"%s\"", recovery->name);
-	if (launch_entry(s, recovery, &l, why, sizeof(why)) < 0) {
-		log_failure(recovery->name, "recovery entry: %s", why);
+	if (launch_entry(s, recovery, &l, &f) < 0) {
+		if (s->rec.failed)
+			log_failure_report(&f);
+		else
+			log_failure(recovery->name, "recovery entry: %s", f.reason);
 		halt(s);
 	}
 	write_log_copy(s, &l);
@@ -131,6 +147,10 @@ static void start(struct slinit *s)
 		halt(s);
 	}
 	log_set_debug(s->opts.debug);
+	/* json-c's default string hash is seeded from /dev/urandom, which blocks for about a
+	 * second here, before the kernel's RNG is ready. A policy is small, size-capped and
+	 * measured: hash flooding is no concern, so the process uses the unseeded hash. */
+	json_global_set_string_hash(JSON_C_STR_HASH_PERLLIKE);
 	/* tpm2-tss logs its own errors to the console; slinit reports each failure in one line
 	 * of its own, so the library speaks only with sl.debug. */
 	if (!s->opts.debug)
@@ -141,18 +161,13 @@ static void start(struct slinit *s)
 
 /* A dynamic launch resets PCRs 17-22 to zero; without one they stay all-ones, and PCR 19
  * cannot return to zero by extends. TrenchBoot kernels also say so in securityfs. */
-static bool drtm_detected(struct slinit *s)
+static bool drtm_detected(struct slinit *s, unsigned banks)
 {
 	uint8_t v[HASH_MAX_SIZE];
-	enum hash_alg alg = HASH_SHA256;
+	enum hash_alg alg = hash_alg_first(banks);
 
 	if (access("/sys/kernel/security/slaunch", F_OK) == 0)
 		return true;
-	for (int a = 0; a < HASH_ALG_COUNT; a++)
-		if (s->rec.banks & HASH_BANK(a)) {
-			alg = (enum hash_alg)a;
-			break;
-		}
 	if (tpm_pcr_read(s->rec.tpm, alg, PCR_AUTHORITY, v) < 0) {
 		log_failure("TPM", "reading PCR %u: %s", PCR_AUTHORITY, tpm_last_error(s->rec.tpm));
 		halt(s);
@@ -180,37 +195,40 @@ static void require_locality2_driver(struct slinit *s)
 
 static void open_tpm(struct slinit *s)
 {
-	char banks[64] = "";
+	char names[64] = "";
+	unsigned banks;
 	int r = tpm_open(&s->rec.tpm);
 
 	if (r < 0) {
 		log_failure("TPM", "no TPM device (/dev/tpmrm0, /dev/tpm0): %s", strerror(-r));
 		halt(s);
 	}
-	if (tpm_active_banks(s->rec.tpm, &s->rec.banks) < 0) {
+	if (tpm_active_banks(s->rec.tpm, &banks) < 0) {
 		log_failure("TPM", "reading PCR banks: %s", tpm_last_error(s->rec.tpm));
 		halt(s);
 	}
-	for (int a = 0; a < HASH_ALG_COUNT; a++)
-		if (s->rec.banks & HASH_BANK(a))
-			snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s",
-				 banks[0] ? " " : "", hash_alg_name((enum hash_alg)a));
-	s->rec.drtm = drtm_detected(s);
-	if (s->rec.drtm)
+	FOR_EACH_BANK(alg, banks)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 names[0] ? " " : "", hash_alg_name(alg));
+	sequence_init(&s->rec.seq, banks, drtm_detected(s, banks));
+	if (s->rec.seq.drtm)
 		require_locality2_driver(s);
 	recorder_open_drtm_log(&s->rec);
-	log_info("TPM %s, banks %s, %s", tpm_device(s->rec.tpm), banks,
-		 s->rec.drtm ? "dynamic launch detected" : "no dynamic launch");
+	log_info("TPM %s, banks %s, %s", tpm_device(s->rec.tpm), names,
+		 s->rec.seq.drtm ? "dynamic launch detected" : "no dynamic launch");
 	step_done(s, "tpm");
 }
 
 static void mount_boot(struct slinit *s)
 {
+	struct failure f = { .reason = "" };
 	struct statfs fs;
 	char dev[300];
 
-	if (bootdev_mount(&s->opts, dev, sizeof(dev)) < 0)
+	if (bootdev_mount(&s->opts, dev, sizeof(dev), &f) < 0) {
+		log_failure_report(&f);
 		halt(s);
+	}
 	s->root_fd = bootdev_open_root();
 	if (s->root_fd < 0) {
 		log_failure(BOOT_MOUNT, "cannot open it: %s", strerror(-s->root_fd));
@@ -228,7 +246,7 @@ static void mount_boot(struct slinit *s)
 static ssize_t read_built_in(struct slinit *s, const char *path, const char *what, void *buf,
 			     size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0) {
@@ -243,7 +261,6 @@ static ssize_t read_built_in(struct slinit *s, const char *path, const char *wha
 			    size);
 		halt(s);
 	}
-	close(fd);
 	return n;
 }
 
@@ -261,9 +278,9 @@ static void load_policy_key(struct slinit *s)
 		halt(s);
 	}
 	s->have_key = true;
-	if (measure_policy_key(&s->rec.events, s->rec.banks, s->key, sizeof(s->key)) < 0 ||
-	    recorder_commit(&s->rec) < 0)
+	if (sequence_policy_key(&s->rec.seq, s->key, sizeof(s->key)) < 0)
 		halt(s);
+	commit_or_halt(s);
 	log_info("signed policies only: built-in Ed25519 key recorded in PCR %u",
 		 recorder_pcr(&s->rec, PCR_AUTHORITY));
 }
@@ -274,18 +291,17 @@ static void check_signature(struct slinit *s, const uint8_t *buf, size_t len)
 {
 	char sig_path[sizeof(s->opts.policy) + sizeof(POLICY_SIGNATURE_SUFFIX)];
 	uint8_t sig[POLICY_SIGNATURE_SIZE + 1];
+	_cleanup_close_ int fd = -1;
 	ssize_t n;
-	int fd;
 
 	snprintf(sig_path, sizeof(sig_path), "%s%s", s->opts.policy, POLICY_SIGNATURE_SUFFIX);
-	fd = measure_open_beneath(s->root_fd, sig_path);
+	fd = beneath_open_regular(s->root_fd, sig_path);
 	if (fd < 0) {
 		log_failure(sig_path, "%s; this image only accepts signed policies (slpolicy sign)",
 			    fd == -ENOENT ? "missing" : strerror(-fd));
 		halt(s);
 	}
 	n = read(fd, sig, sizeof(sig));
-	close(fd);
 	if (n < 0) {
 		log_failure(sig_path, "reading: %s", strerror(errno));
 		halt(s);
@@ -306,37 +322,29 @@ static void check_signature(struct slinit *s, const uint8_t *buf, size_t len)
 static void load_policy(struct slinit *s)
 {
 	struct policy_errors errs = { 0 };
-	static uint8_t buf[POLICY_MAX_SIZE + 1];
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_close_ int fd = beneath_open_regular(s->root_fd, s->opts.policy);
 	size_t len = 0;
-	int fd = measure_open_beneath(s->root_fd, s->opts.policy), r;
+	int r;
 
 	if (fd < 0) {
 		log_failure(s->opts.policy, "cannot open the policy on the boot partition: %s",
 			    fd == -ELOOP ? "it is a symbolic link" : strerror(-fd));
 		halt(s);
 	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0) {
-				log_failure(s->opts.policy, "reading: %s", strerror(errno));
-				halt(s);
-			}
-			break;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > POLICY_MAX_SIZE) {
+	r = fd_read_all(fd, POLICY_MAX_SIZE, &buf, &len);
+	if (r == -E2BIG) {
 		log_failure(s->opts.policy, "larger than the %u-byte limit", POLICY_MAX_SIZE);
 		halt(s);
 	}
-	log_debug("policy read (%zu bytes)", len);
-	if (measure_policy(&s->rec.events, s->rec.banks, buf, len, s->opts.policy) < 0 ||
-	    recorder_commit(&s->rec) < 0)
+	if (r < 0) {
+		log_failure(s->opts.policy, "reading: %s", strerror(-r));
 		halt(s);
+	}
+	log_debug("policy read (%zu bytes)", len);
+	if (sequence_policy(&s->rec.seq, buf, len, s->opts.policy) < 0)
+		halt(s);
+	commit_or_halt(s);
 	if (s->have_key)
 		check_signature(s, buf, len);
 	r = policy_parse(buf, len, &s->policy, &errs);
@@ -360,11 +368,11 @@ static void load_policy(struct slinit *s)
 /* After the floor: an old policy's on_failure "cap" must not boot its recovery entry. */
 static void check_drtm(struct slinit *s)
 {
-	if (s->policy.require_drtm && !s->rec.drtm) {
+	if (s->policy.require_drtm && !s->rec.seq.drtm) {
 		log_failure("policy", "require_drtm is true but this is not a dynamic launch");
 		fail(s, "no dynamic launch");
 	}
-	if (!s->rec.drtm)
+	if (!s->rec.seq.drtm)
 		log_info("no DRTM: recording into PCR 12 (policy) and PCR 13 (launch), as the "
 			 "policy allows");
 }
@@ -430,21 +438,32 @@ static void check_rollback(struct slinit *s)
 
 static void run_collectors(struct slinit *s)
 {
-	if (collectors_run(&s->rec, &s->policy, s->root_fd) < 0)
+	size_t n = s->policy.collector_count;
+	struct failure f = { .reason = "" };
+
+	if (!n)
+		return;
+	if (collectors_run(&s->rec, &s->policy, s->root_fd, &f) < 0) {
+		log_failure_report(&f);
 		fail(s, "collector");
-	if (s->policy.collector_count)
-		step_done(s, "collectors");
+	}
+	log_info("%zu collector%s recorded in PCR %u", n, n == 1 ? "" : "s",
+		 recorder_pcr(&s->rec, PCR_CONFIG));
+	step_done(s, "collectors");
 }
 
 static int launch_entry(struct slinit *s, const struct policy_entry *e, struct launch *l,
-			char *why, size_t why_size)
+			struct failure *ret)
 {
-	int r = launch_read(s->root_fd, e, s->rec.banks, l, why, why_size);
+	char why[512] = "";
+	int r = launch_read(s->root_fd, e, s->rec.seq.banks, l, why, sizeof(why));
 
-	if (r < 0)
+	if (r < 0) {
+		failure_set(ret, e->name, "%s", why);
 		return r;
+	}
 	step_done(s, "read and verify");
-	r = launch_commit(&s->rec, e, l, why, why_size);
+	r = launch_commit(&s->rec, e, l, ret);
 	if (r < 0)
 		return r;
 	log_info("entry \"%s\": kernel %s loaded, %s, PCR %u extended", e->name, e->kernel,
@@ -489,40 +508,37 @@ static bool downgrade_refused(struct slinit *s, const struct policy_entry *e,
 static void launch(struct slinit *s)
 {
 	const char *refused_verified = NULL;
-	char why[512] = "";
+	struct failure f = { .reason = "" };
 
 	for (size_t i = 0; i < s->policy.entry_count; i++) {
 		const struct policy_entry *e = &s->policy.entries[i];
 
-		size_t measured = s->rec.events.count;
+		size_t measured = s->rec.seq.events.count;
 		struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
 
 		if ((s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0) ||
 		    downgrade_refused(s, e, refused_verified))
 			continue;
-		why[0] = '\0';
-		if (launch_entry(s, e, &l, why, sizeof(why)) == 0) {
+		if (launch_entry(s, e, &l, &f) == 0) {
 			write_log_copy(s, &l);
 			return;
 		}
 		launch_close(&l); /* its memfds would crowd out the next entry or the recovery */
-		if (s->rec.events.count != measured || s->opts.entry[0]) {
-			/* Failed after measuring (kexec, TPM), or the one entry asked for. A TPM
-			 * failure has been reported already, in its own one line. */
-			if (!s->rec.failed)
-				log_failure(e->name, "%s", why);
+		if (s->rec.seq.events.count != measured || s->opts.entry[0]) {
+			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
+			log_failure_report(&f);
 			fail(s, e->name);
 		}
-		log_info("entry \"%s\" refused: %s; trying the next one", e->name, why);
+		log_info("entry \"%s\" refused: %s; trying the next one", e->name, f.reason);
 		if (e->verified && !refused_verified)
 			refused_verified = e->name;
 	}
 	if (s->opts.entry[0])
 		log_failure("sl.entry", "no entry is named \"%s\"", s->opts.entry);
 	else if (s->policy.entry_count == 1)
-		log_failure(s->policy.entries[0].name, "%s", why);
+		log_failure(s->policy.entries[0].name, "%s", f.reason);
 	else
-		log_failure("policy", "no entry verified (last one: %s)", why);
+		log_failure("policy", "no entry verified (last one: %s)", f.reason);
 	fail(s, "no entry verified");
 }
 

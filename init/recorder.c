@@ -1,5 +1,5 @@
-/* The recorder: every event slinit measures, extended into the TPM exactly once and kept, in
- * order, for the event log. */
+/* The recorder: every event of the launch sequence, extended into the TPM exactly once and
+ * kept, in order, for the event log. */
 #include "recorder.h"
 
 #include <errno.h>
@@ -10,7 +10,6 @@
 
 #include "eventlog.h"
 #include "log.h"
-#include "measure.h"
 
 void recorder_open_drtm_log(struct recorder *rec)
 {
@@ -28,7 +27,7 @@ static void append_drtm_log(struct recorder *rec, const struct event *e)
 
 	if (rec->drtm_log_fd < 0)
 		return;
-	if (eventlog_encode_record(e, rec->banks, &rec_buf, &len) < 0) {
+	if (eventlog_encode_record(e, rec->seq.banks, &rec_buf, &len) < 0) {
 		log_info("warning: cannot encode an event for the DRTM log");
 		return;
 	}
@@ -39,36 +38,27 @@ static void append_drtm_log(struct recorder *rec, const struct event *e)
 
 unsigned recorder_pcr(const struct recorder *rec, unsigned pcr)
 {
-	if (rec->drtm)
-		return pcr;
-	return pcr == PCR_LAUNCH ? 13 : 12;
+	return sequence_pcr(rec->seq.drtm, pcr);
 }
 
-void recorder_map_new(struct recorder *rec)
+int recorder_commit(struct recorder *rec, struct failure *ret)
 {
-	/* The log records the PCR really extended, so it replays against the TPM. */
-	for (; rec->mapped < rec->events.count; rec->mapped++)
-		rec->events.events[rec->mapped].pcr =
-			recorder_pcr(rec, rec->events.events[rec->mapped].pcr);
-}
-
-int recorder_commit(struct recorder *rec)
-{
-	if (rec->failed)
+	if (rec->failed) {
+		failure_set(ret, "TPM", "an earlier TPM command failed");
 		return -EIO;
-	recorder_map_new(rec);
-	for (; rec->extended < rec->events.count; rec->extended++) {
-		struct event *e = &rec->events.events[rec->extended];
+	}
+	for (; rec->extended < rec->seq.events.count; rec->extended++) {
+		struct event *e = &rec->seq.events.events[rec->extended];
 		/* Objects may also be hashed in banks the TPM lacks (for allow-lists). */
 		struct digest_set d = e->digests;
 		int r;
 
-		d.banks &= rec->banks;
+		d.banks &= rec->seq.banks;
 		r = tpm_pcr_extend(rec->tpm, e->pcr, &d);
 		if (r < 0) {
 			rec->failed = true;
-			log_failure("TPM", "extending PCR %u (%.*s): %s", e->pcr, (int)e->data_len,
-				    (const char *)e->data, tpm_last_error(rec->tpm));
+			failure_set(ret, "TPM", "extending PCR %u (%.*s): %s", e->pcr,
+				    (int)e->data_len, (const char *)e->data, tpm_last_error(rec->tpm));
 			return r;
 		}
 		append_drtm_log(rec, e);

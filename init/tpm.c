@@ -209,12 +209,11 @@ int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct digest_set *diges
 
 	if (pcr >= TPM2_MAX_PCRS)
 		return -EINVAL;
-	for (int a = 0; a < HASH_ALG_COUNT; a++) {
-		if (!(digests->banks & HASH_BANK(a)))
-			continue;
+	FOR_EACH_BANK(alg, digests->banks) {
 		TPMT_HA *ha = &values.digests[values.count++];
-		ha->hashAlg = hash_alg_tpm_id((enum hash_alg)a);
-		memcpy(&ha->digest, digests->d[a], hash_alg_size((enum hash_alg)a));
+
+		ha->hashAlg = hash_alg_tpm_id(alg);
+		memcpy(&ha->digest, digests->d[alg], hash_alg_size(alg));
 	}
 	if (values.count == 0)
 		return -EINVAL;

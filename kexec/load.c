@@ -22,24 +22,6 @@ int kexec_memfd_new(const char *name, int *ret_fd)
 	return 0;
 }
 
-int kexec_memfd_append(void *ctx, const void *data, size_t len)
-{
-	int fd = *(int *)ctx;
-	const uint8_t *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int kexec_memfd_seal(int fd)
 {
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)

@@ -7,8 +7,7 @@
 
 /* A memfd being filled; once sealed nobody (not even us) can change its bytes. */
 int kexec_memfd_new(const char *name, int *ret_fd);
-/* Appends bytes (the measure_stream sink: ctx is a pointer to the memfd). */
-int kexec_memfd_append(void *ctx, const void *data, size_t len);
+/* Filled with fd_write_all or fd_write_sink (policy/fileio.h). */
 int kexec_memfd_seal(int fd);
 
 /* kexec_file_load(2); initrd_fd may be -1. -errno; kexec_strerror() explains it. */

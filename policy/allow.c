@@ -6,18 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "pjson.h"
 
 #define NO_INITRDS "the entry has no initrds: leave \"initrd\" out of \"allow\""
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* "sha256:<64 lower-case hex digits>" (and sha1, sha384, sha512). */
 static bool parse_digest(json_object *o, const char *path, void *element,
@@ -52,13 +44,9 @@ static bool parse_digest(json_object *o, const char *path, void *element,
 			    2 * n);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			pjson_error(errs, path, "digest must be lower-case hex digits only");
-			return false;
-		}
-		ret->d[i] = (uint8_t)(hi << 4 | lo);
+	if (hex_decode(hex, n, false, ret->d) < 0) {
+		pjson_error(errs, path, "digest must be lower-case hex digits only");
+		return false;
 	}
 	ret->alg = alg;
 	return true;

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
+#include "cleanup.h"
+#include "fileio.h"
 #include "measure.h"
 #include "smbios.h"
 
@@ -22,22 +25,6 @@ const char *collect_type_name(enum collector_type type)
 	case COLLECTOR_STORAGE: return "storage";
 	}
 	return "unknown";
-}
-
-/* Opens path beneath root_fd without following symlinks; regular files, and block devices
- * when block is set (a disk in slinit, an image file in a capture). */
-static int open_beneath(int root_fd, const char *path, bool block)
-{
-	struct stat st;
-	int fd = measure_openat_beneath(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || (block && S_ISBLK(st.st_mode)))) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
 }
 
 static const char *open_reason(int r)
@@ -53,52 +40,25 @@ static const char *open_reason(int r)
 static int read_small(int root_fd, const char *path, size_t cap, uint8_t **ret, size_t *ret_len,
 		      char *why, size_t why_size)
 {
-	int fd = open_beneath(root_fd, path, false);
-	uint8_t *buf;
-	size_t len = 0;
+	_cleanup_close_ int fd = beneath_open_input(root_fd, path, false);
+	int r;
 
 	if (fd < 0) {
 		snprintf(why, why_size, "/%s: %s", path, open_reason(fd));
 		return fd;
 	}
-	buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-
-			snprintf(why, why_size, "/%s: reading: %s", path, strerror(-r));
-			free(buf);
-			close(fd);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > cap) {
-			snprintf(why, why_size, "/%s: larger than the %zu-byte limit", path, cap);
-			free(buf);
-			close(fd);
-			return -E2BIG;
-		}
-	}
-	close(fd);
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+	r = fd_read_all(fd, cap, ret, ret_len);
+	if (r == -E2BIG)
+		snprintf(why, why_size, "/%s: larger than the %zu-byte limit", path, cap);
+	else if (r < 0 && r != -ENOMEM)
+		snprintf(why, why_size, "/%s: reading: %s", path, strerror(-r));
+	return r;
 }
 
 static int collect_dmi(const struct policy_collector *c, const struct collect_sources *src,
 		       struct collect_result *res, char *why, size_t why_size)
 {
-	uint8_t *entry = NULL, *table = NULL, *kept = NULL;
+	_cleanup_free_ uint8_t *entry = NULL, *table = NULL, *kept = NULL;
 	size_t entry_len = 0, table_len = 0, kept_len = 0, n;
 	char ep_why[160];
 	int r = read_small(src->sys_fd, COLLECT_DMI_ENTRY, SMBIOS_MAX_TABLE, &entry, &entry_len,
@@ -107,7 +67,6 @@ static int collect_dmi(const struct policy_collector *c, const struct collect_so
 	if (r < 0)
 		return r;
 	r = smbios_check_entry_point(entry, entry_len, ep_why, sizeof(ep_why));
-	free(entry);
 	if (r < 0) {
 		snprintf(why, why_size, "/%s: %s", COLLECT_DMI_ENTRY, ep_why);
 		return r;
@@ -119,24 +78,20 @@ static int collect_dmi(const struct policy_collector *c, const struct collect_so
 	/* The whole table as is; the entry point is checked but not measured: it holds the
 	 * table's physical address, which firmware may change from boot to boot. */
 	if (c->dmi_all_types) {
-		res->bytes = table;
+		res->bytes = TAKE_PTR(table);
 		res->len = table_len;
 		snprintf(res->desc, sizeof(res->desc), "dmi");
 		return 0;
 	}
 	kept = malloc(table_len + 1);
-	if (!kept) {
-		free(table);
+	if (!kept)
 		return -ENOMEM;
-	}
 	r = smbios_filter(table, table_len, c->dmi_types, kept, &kept_len, ep_why, sizeof(ep_why));
-	free(table);
 	if (r < 0) {
 		snprintf(why, why_size, "/%s: %s", COLLECT_DMI_TABLE, ep_why);
-		free(kept);
 		return r;
 	}
-	res->bytes = kept;
+	res->bytes = TAKE_PTR(kept);
 	res->len = kept_len;
 	n = (size_t)snprintf(res->desc, sizeof(res->desc), "dmi types");
 	for (unsigned t = 0; t < 256 && n < sizeof(res->desc) - 5; t++)
@@ -155,7 +110,7 @@ static int collect_cpuid(const struct collect_sources *src, struct collect_resul
 	int r;
 
 	if (!v) {
-		uint8_t *text = NULL;
+		_cleanup_free_ uint8_t *text = NULL;
 		size_t len = 0;
 
 		r = read_small(src->sys_fd, COLLECT_CPUID_FILE, 1u << 20, &text, &len, why,
@@ -163,7 +118,6 @@ static int collect_cpuid(const struct collect_sources *src, struct collect_resul
 		if (r < 0)
 			return r;
 		r = cpuleaves_parse((const char *)text, len, &parsed, cwhy, sizeof(cwhy));
-		free(text);
 		if (r < 0) {
 			snprintf(why, why_size, "/%s: %s", COLLECT_CPUID_FILE, cwhy);
 			return r;
@@ -188,7 +142,8 @@ static int collect_storage(const struct policy_collector *c, const struct collec
 {
 	struct storage_result sr;
 	char swhy[192];
-	int fd = open_beneath(src->sys_fd, c->path, true), r;
+	_cleanup_close_ int fd = beneath_open_input(src->sys_fd, c->path, true);
+	int r;
 
 	if (fd < 0) {
 		snprintf(why, why_size, "%s: %s", c->path, open_reason(fd));
@@ -196,7 +151,6 @@ static int collect_storage(const struct policy_collector *c, const struct collec
 	}
 	r = storage_read(fd, c->partition, c->bytes, src->record, src->record_ctx, &sr, swhy,
 			 sizeof(swhy));
-	close(fd);
 	if (r < 0) {
 		snprintf(why, why_size, "%s: %s", c->path, swhy);
 		return r;
@@ -249,16 +203,16 @@ void collect_result_free(struct collect_result *r)
 	r->len = 0;
 }
 
-int collect_all(struct event_list *events, unsigned banks, const struct policy *pol,
-		const struct collect_sources *src, size_t *ret_failed, char *why, size_t why_size)
+int collect_all(struct sequence *seq, const struct policy *pol, const struct collect_sources *src,
+		size_t *ret_failed, char *why, size_t why_size)
 {
 	for (size_t i = 0; i < pol->collector_count; i++) {
 		struct collect_result res;
 		struct digest_set d;
-		int r = collect_one(&pol->collectors[i], src, banks, &res, &d, why, why_size);
+		int r = collect_one(&pol->collectors[i], src, seq->banks, &res, &d, why, why_size);
 
 		if (r >= 0) {
-			r = measure_config_event(events, &d, res.desc);
+			r = sequence_collector(seq, &d, res.desc);
 			collect_result_free(&res);
 			if (r < 0)
 				snprintf(why, why_size, "recording the event: %s", strerror(-r));

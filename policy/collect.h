@@ -9,6 +9,7 @@
 #include "cpuleaves.h"
 #include "event.h"
 #include "policy.h"
+#include "sequence.h"
 #include "storage.h"
 
 /* Where the collectors read from, relative to sys_fd (slinit: "/"). */
@@ -37,10 +38,11 @@ int collect_one(const struct policy_collector *c, const struct collect_sources *
 		char *why, size_t why_size);
 void collect_result_free(struct collect_result *r);
 
-/* Every collector of the policy, in order, one PCR 21 event each ("sll: <desc>"). On
- * failure *ret_failed is the index of the collector that failed and why says why. */
-int collect_all(struct event_list *events, unsigned banks, const struct policy *pol,
-		const struct collect_sources *src, size_t *ret_failed, char *why, size_t why_size);
+/* Every collector of the policy, in order, one launch-sequence collector event each
+ * ("sll: <desc>", hashed in seq's banks). On failure *ret_failed is the index of the
+ * collector that failed and why says why. */
+int collect_all(struct sequence *seq, const struct policy *pol, const struct collect_sources *src,
+		size_t *ret_failed, char *why, size_t why_size);
 
 /* "dmi", "cpuid", "file", "storage". */
 const char *collect_type_name(enum collector_type type);

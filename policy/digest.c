@@ -7,6 +7,8 @@
 
 #include <nettle/nettle-meta.h>
 
+#include "hex.h"
+
 static const struct hash_alg_info {
 	const char *name;
 	uint16_t tpm_id;
@@ -48,6 +50,13 @@ int hash_alg_from_tpm_id(uint16_t id, enum hash_alg *ret_alg)
 	return -EOPNOTSUPP;
 }
 
+enum hash_alg hash_alg_first(unsigned banks)
+{
+	FOR_EACH_BANK(alg, banks)
+		return alg;
+	return HASH_SHA256;
+}
+
 int hash_alg_from_name(const char *name, enum hash_alg *ret_alg)
 {
 	for (int a = 0; a < HASH_ALG_COUNT; a++)
@@ -68,9 +77,7 @@ int digest_ctx_new(unsigned banks, struct digest_ctx **ret_ctx)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->banks = banks;
-	for (int a = 0; a < HASH_ALG_COUNT; a++) {
-		if (!(banks & HASH_BANK(a)))
-			continue;
+	FOR_EACH_BANK(a, banks) {
 		ctx->state[a] = malloc(algs[a].nettle->context_size);
 		if (!ctx->state[a]) {
 			digest_ctx_free(ctx);
@@ -123,12 +130,5 @@ int digest_buffer(unsigned banks, const void *data, size_t len, struct digest_se
 
 void digest_hex(const struct digest_set *set, enum hash_alg alg, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = hash_alg_size(alg);
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[set->d[alg][i] >> 4];
-		out[2 * i + 1] = hex[set->d[alg][i] & 0xf];
-	}
-	out[2 * n] = '\0';
+	hex_encode(set->d[alg], hash_alg_size(alg), out);
 }

@@ -30,6 +30,19 @@ uint16_t hash_alg_tpm_id(enum hash_alg alg);       /* 0x000B */
 int hash_alg_from_tpm_id(uint16_t id, enum hash_alg *ret_alg); /* -EOPNOTSUPP if unknown */
 int hash_alg_from_name(const char *name, enum hash_alg *ret_alg); /* -EINVAL if unknown */
 
+/* The first bank of a non-empty mask. */
+enum hash_alg hash_alg_first(unsigned banks);
+
+/* Runs the statement after it for each bank alg of the mask, in enum order (the empty
+ * branch keeps a following "else" from binding to the macro's "if"). alg names the declared
+ * variable: it cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define FOR_EACH_BANK(alg, banks)                                                  \
+	for (enum hash_alg alg = HASH_SHA1; alg < HASH_ALG_COUNT; alg++)            \
+		if (!((banks) & HASH_BANK(alg))) {                                  \
+		} else
+/* NOLINTEND(bugprone-macro-parentheses) */
+
 /* Streaming: feed the same bytes to every bank in the mask. */
 struct digest_ctx;
 int digest_ctx_new(unsigned banks, struct digest_ctx **ret_ctx);

@@ -1,4 +1,6 @@
-/* TCG PC Client crypto-agile event log (Spec ID Event03 header + TCG_PCR_EVENT2 records). */
+/* TCG PC Client crypto-agile event log (Spec ID Event03 header + TCG_PCR_EVENT2 records):
+ * encoding (eventlog-encode.c), decoding (eventlog-decode.c), text for people
+ * (eventlog-text.c). */
 #pragma once
 
 #include <stddef.h>
@@ -16,6 +18,7 @@
 
 /* What our header declares (TCG PC Client Platform Firmware Profile, TCG_EfiSpecIdEvent). */
 #define EVENTLOG_SPEC_ID_SIGNATURE "Spec ID Event03" /* 16 bytes with its NUL */
+#define EVENTLOG_SPEC_ID_SIGNATURE_SIZE 16u
 #define EVENTLOG_PLATFORM_CLASS_CLIENT 0u
 #define EVENTLOG_SPEC_VERSION_MINOR 0u
 #define EVENTLOG_SPEC_VERSION_MAJOR 2u

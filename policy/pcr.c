@@ -19,15 +19,12 @@ int pcr_extend(struct pcr_state *state, unsigned pcr, const struct digest_set *d
 {
 	if (pcr >= PCR_COUNT || (digests->banks & state->banks) != state->banks)
 		return -EINVAL;
-	for (int a = 0; a < HASH_ALG_COUNT; a++) {
-		enum hash_alg alg = (enum hash_alg)a;
+	FOR_EACH_BANK(alg, state->banks) {
 		size_t n = hash_alg_size(alg);
 		uint8_t buf[2 * HASH_MAX_SIZE];
 		struct digest_set out;
 		int r;
 
-		if (!(state->banks & HASH_BANK(alg)))
-			continue;
 		memcpy(buf, state->value[alg][pcr], n);
 		memcpy(buf + n, digests->d[alg], n);
 		r = digest_buffer(HASH_BANK(alg), buf, 2 * n, &out);

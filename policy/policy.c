@@ -495,10 +495,6 @@ int policy_parse(const uint8_t *buf, size_t len, struct policy *ret_policy,
 			    POLICY_MAX_SIZE);
 		return -E2BIG;
 	}
-	/* json-c's default string hash is seeded from /dev/urandom, which blocks for about a
-	 * second in slinit, before the kernel's RNG is ready. A policy is small, size-capped and
-	 * measured: hash flooding is no concern, so use the unseeded hash. */
-	json_global_set_string_hash(JSON_C_STR_HASH_PERLLIKE);
 	tok = json_tokener_new_ex(POLICY_MAX_DEPTH);
 	if (!tok)
 		return -ENOMEM;

@@ -204,7 +204,7 @@ int storage_read(int disk_fd, unsigned partition, size_t part_bytes, storage_rec
 {
 	const struct disk d = { .fd = disk_fd, .record = record, .ctx = ctx };
 	struct storage_result res = { 0 };
-	static uint8_t hdr[4096];
+	uint8_t hdr[4096]; /* the GPT header's sector (up to 4 KiB), kept for the partition */
 	unsigned sector = 0;
 	size_t extra = partition ? part_bytes : 0;
 	uint64_t off, size;

@@ -3,6 +3,8 @@
 # Each test is an executable that exits 0 on success; its output goes to build/test-logs/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# The Python tests' shared library, tests/lib/sll_test.
+export PYTHONPATH="$ROOT/tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 LOGS=${BUILD:-$ROOT/build}/test-logs
 mkdir -p "$LOGS"
 cd "$ROOT"

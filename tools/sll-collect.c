@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "collect.h"
-#include "cpu.h"
+#include "cpuread.h"
+#include "fileio.h"
 #include "policy.h"
 #include "smbios.h"
 
@@ -40,52 +42,33 @@ static int mkdirs(const char *path)
 
 static int write_file(const char *path, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ssize_t n;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r;
 
 	if (fd < 0)
 		return -errno;
-	n = write(fd, data, len);
-	if (n != (ssize_t)len || close(fd) < 0)
-		return n < 0 ? -errno : -EIO;
-	return 0;
+	r = fd_write_all(fd, data, len);
+	if (close(fd) < 0 && r == 0)
+		r = -EIO;
+	return r;
 }
 
 /* Copies ROOT/sys/firmware/dmi/tables/NAME (sysfs: read to the end, no size). */
 static int copy_dmi(const char *from, const char *out, const char *name)
 {
-	static uint8_t buf[SMBIOS_MAX_TABLE + 1];
+	_cleanup_free_ uint8_t *buf = NULL;
 	char src[4096], dst[4096];
 	size_t len = 0;
-	int fd;
+	int r;
 
 	snprintf(src, sizeof(src), "%s%s%s/%s", from, from[strlen(from) - 1] == '/' ? "" : "/",
 		 "sys/firmware/dmi/tables", name);
 	snprintf(dst, sizeof(dst), "%s/%s/%s", out, "sys/firmware/dmi/tables", name);
-	fd = open(src, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int r = -errno;
-
-		fprintf(stderr, "sll-collect: %s: %s\n", src, strerror(-r));
-		return r;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof(buf))
-			break;
-	}
-	close(fd);
-	if (len > SMBIOS_MAX_TABLE) {
+	r = file_read_all(src, SMBIOS_MAX_TABLE, &buf, &len);
+	if (r == -E2BIG)
 		fprintf(stderr, "sll-collect: %s: larger than %u bytes\n", src, SMBIOS_MAX_TABLE);
-		return -E2BIG;
-	}
-	return write_file(dst, buf, len);
+	else if (r < 0)
+		fprintf(stderr, "sll-collect: %s: %s\n", src, strerror(-r));
+	return r < 0 ? r : write_file(dst, buf, len);
 }
 
 struct capture {
@@ -116,17 +99,20 @@ static int capture_storage(const struct policy_collector *c, const char *from, c
 		return r;
 	}
 	snprintf(dst, sizeof(dst), "%s%s", out, c->path);
-	cap.fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	src.sys_fd = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cap.fd < 0 || src.sys_fd < 0) {
+	_cleanup_close_ int sys_fd = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sys_fd < 0) {
 		r = -errno;
-		fprintf(stderr, "sll-collect: %s: %s\n", cap.fd < 0 ? dst : from, strerror(-r));
-		if (cap.fd >= 0)
-			close(cap.fd);
+		fprintf(stderr, "sll-collect: %s: %s\n", from, strerror(-r));
 		return r;
 	}
+	cap.fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (cap.fd < 0) {
+		r = -errno;
+		fprintf(stderr, "sll-collect: %s: %s\n", dst, strerror(-r));
+		return r;
+	}
+	src.sys_fd = sys_fd;
 	r = collect_one(c, &src, HASH_BANK(HASH_SHA256), &res, &d, why, sizeof(why));
-	close(src.sys_fd);
 	if (close(cap.fd) < 0 && r >= 0)
 		r = -EIO;
 	if (r < 0) {
@@ -140,18 +126,17 @@ static int capture_storage(const struct policy_collector *c, const char *from, c
 
 static int load_policy(const char *path, struct policy *ret)
 {
-	static uint8_t buf[POLICY_MAX_SIZE + 1];
+	_cleanup_free_ uint8_t *buf = NULL;
 	struct policy_errors errs = { 0 };
-	FILE *f = fopen(path, "rbe");
 	size_t len;
-	int r;
+	/* One byte over the cap still reaches policy_parse, which refuses it in its words. */
+	int r = file_read_all(path, POLICY_MAX_SIZE + 1, &buf, &len);
 
-	if (!f) {
-		fprintf(stderr, "sll-collect: %s: %s\n", path, strerror(errno));
-		return -errno;
+	if (r < 0) {
+		fprintf(stderr, "sll-collect: %s: %s\n", path,
+			r == -E2BIG ? "larger than the policy size limit" : strerror(-r));
+		return r;
 	}
-	len = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
 	r = policy_parse(buf, len, ret, &errs);
 	if (r < 0)
 		fprintf(stderr, "sll-collect: %s: %s: %s (slpolicy check lists every error)\n", path,
@@ -192,7 +177,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sll-collect: %s: %s\n", path, strerror(-r));
 		return 1;
 	}
-	cpu_read_leaves(&leaves);
+	cpuread_leaves(&leaves);
 	r = cpuleaves_format(&leaves, text, sizeof(text));
 	snprintf(path, sizeof(path), "%s/%s", out, COLLECT_CPUID_FILE);
 	if (r < 0 || write_file(path, text, (size_t)r) < 0) {

@@ -1,6 +1,6 @@
 /* Host benchmark of slinit's measurement path: measure_stream() (policy/measure.c) reading a
  * file once and hashing it in every requested bank, optionally copying each chunk into a memfd
- * as slinit does (kexec_memfd_append). Prints the best of N runs. */
+ * as slinit does (fd_write_sink). Prints the best of N runs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fileio.h"
 #include "load.h"
 #include "measure.h"
 
@@ -60,7 +61,7 @@ static int one_run(const char *path, unsigned banks, int memfd, double *ret_s,
 		return r;
 	}
 	t0 = now_s();
-	r = measure_stream(fd, banks, MEASURE_MAX_OBJECT, memfd ? kexec_memfd_append : NULL,
+	r = measure_stream(fd, banks, MEASURE_MAX_OBJECT, memfd ? fd_write_sink : NULL,
 			   memfd ? &mfd : NULL, ret_d, &size);
 	*ret_s = now_s() - t0;
 	close(fd);

@@ -21,8 +21,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
-from sll_e2e import BUILD, IMAGE, ROOT, Stage, build_runtime, chain, h, launch_pcr22, zero  # noqa: E402
+from sll_test.e2e import boot, build_runtime
+from sll_test.paths import BUILD, IMAGE, ROOT
+from sll_test.pcr import chain, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 BENCH = os.path.join(BUILD, "bench")
 DATA = os.path.join(BENCH, "data")
@@ -270,20 +272,14 @@ def printk_time(log, marker):
 def boot_once(image, disk, name, timeout):
     log = os.path.join(BENCH, f"boot-{name}.log")
     trace = os.path.join(BENCH, f"boot-{name}.trace")
-    argv = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image, "--log",
-            log, "--banks", ",".join(BOOT_BANKS), "--timeout", str(timeout), "--append",
-            "sl.debug sl.halt_delay=0 sl.boot=/dev/vda1", "--drive", disk, "--",
-            "-trace", "serial_write", "-trace", "tpm_util_show_buffer", "-trace",
-            "tpm_tis_new_active_locality", "-D", trace]
     t0 = time.perf_counter()
-    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    b = boot(log, disk=disk, banks=BOOT_BANKS, append="sl.debug sl.boot=/dev/vda1",
+             timeout=timeout, image=image,
+             qemu_args=("-trace", "serial_write", "-trace", "tpm_util_show_buffer", "-trace",
+                        "tpm_tis_new_active_locality", "-D", trace))
     wall = time.perf_counter() - t0
-    text = open(log, "rb").read().decode("utf-8", "replace").replace("\r", "")
-    pcrs = {}
-    for alg, pcr, value in re.findall(r"^sll-runtime: pcr (\w+) (\d+) ([0-9a-f]+)$", text, re.M):
-        pcrs.setdefault(alg, {})[int(pcr)] = value
-    return {"log": text, "log_path": log, "trace": trace, "rc": r.returncode, "wall": wall,
-            "pcrs": pcrs, "booted": "sll-runtime: done" in text, "stderr": r.stderr}
+    return {"log": b.log, "trace": trace, "rc": b.returncode, "wall": wall, "pcrs": b.pcrs,
+            "booted": "sll-runtime: done" in b.log}
 
 
 def stage_disk(tmp):
@@ -292,17 +288,11 @@ def stage_disk(tmp):
     with open(cpio_with_random_file(os.path.join(DATA, "random-64MiB.cpio"), BIG), "rb") as f:
         big = f.read()
     s = Stage(tmp)
-    s.put("/vmlinuz", kernel)
-    s.put("/initrd.img", initrd)
-    s.put("/bench.cpio", big)
-    policy = s.slpolicy_new("/vmlinuz", ["/initrd.img", "/bench.cpio"], CMDLINE)
+    policy = s.put_launch(kernel, {"/initrd.img": initrd, "/bench.cpio": big}, CMDLINE)
     policy_bytes = s.put_policy(policy)
     s.put("/slaunch/baseline.conf", (f"KERNEL=/vmlinuz\nINITRDS='/initrd.img /bench.cpio'\n"
                                      f"CMDLINE='{CMDLINE}'\n").encode())
-    disk = os.path.join(tmp, "disk.img")
-    args = [os.path.join(ROOT, "tests", "e2e", "make-boot-disk.sh"), disk, "--size-mb", "128"]
-    args += [f"{s.dir}{p}={p}" for p in sorted(s.files)]
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    disk = s.disk(os.path.join(tmp, "disk.img"), size_mb=128)
     return disk, kernel, initrd, big, policy_bytes
 
 

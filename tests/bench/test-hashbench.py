@@ -8,16 +8,12 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "build", "bench")
-failed = 0
+from sll_test.checks import Checks
+from sll_test.paths import BUILD, ROOT
 
-
-def check(cond, what):
-    global failed
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    failed += not cond
-
+BENCH = os.path.join(BUILD, "bench")
+t = Checks()
+check = t.check
 
 subprocess.run(["make", "-C", ROOT, "--no-print-directory", "bench-tools"], check=True,
                stdout=subprocess.DEVNULL)
@@ -48,5 +44,4 @@ with tempfile.TemporaryDirectory() as tmp:
     for want in ("/init", "/bin/tpm2", "/bin/kexec", "/bin/sh", "/lib64/ld-linux-x86-64.so.2",
                  "/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"):
         check(want in names, f"baseline initramfs has {want}")
-print(f"{'FAILED' if failed else 'all passed'}")
-sys.exit(1 if failed else 0)
+sys.exit(t.summary())

@@ -2,14 +2,15 @@
 """make demo: what an admin would do, end to end, in QEMU with a TPM (swtpm) and a simulated
 dynamic launch: write a policy for Debian's kernel with slpolicy, predict the PCRs, boot
 sll.efi from a boot disk, and compare the PCRs the runtime OS reads with the prediction."""
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import BUILD, IMAGE, ROOT, Boot, Stage, build_runtime, drtm_pcr17
+from sll_test.e2e import Boot, build_runtime
+from sll_test.paths import BUILD, IMAGE, ROOT
+from sll_test.pcr import drtm_pcr17
+from sll_test.staging import Stage
 
 BANKS = ("sha1", "sha256")
 
@@ -23,10 +24,8 @@ def main():
     kernel, initrd = build_runtime()
     with tempfile.TemporaryDirectory() as tmp:
         s = Stage(tmp)
-        s.put("/vmlinuz", kernel)
-        s.put("/initrd.img", initrd)
         say("slpolicy new: a verified-launch policy for it (/slaunch/policy.json)")
-        policy = s.slpolicy_new("/vmlinuz", ["/initrd.img"], "console=ttyS0 quiet")
+        policy = s.put_launch(kernel, {"/initrd.img": initrd}, "console=ttyS0 quiet")
         print(s.put_policy(policy).decode())
         say("slpolicy predict: the PCRs slinit will leave")
         pred = s.predict(BANKS)

@@ -14,8 +14,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import BUILD, IMAGE, Checks, Stage, boot, build_runtime  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.e2e import boot, build_runtime
+from sll_test.paths import BUILD, IMAGE
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1 sll.test=bootloader"
 BANKS = ("sha1", "sha256")
@@ -77,9 +79,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         evil = evil_initrd(tmp)
         s = Stage(tmp)
-        s.put("/vmlinuz", kernel)
-        s.put("/initrd.img", initrd)
-        s.put_policy(s.slpolicy_new("/vmlinuz", ["/initrd.img"], CMDLINE, banks=BANKS))
+        s.put_policy(s.put_launch(kernel, {"/initrd.img": initrd}, CMDLINE, banks=BANKS))
         predicted = s.predict(BANKS)
         disk = s.disk(os.path.join(tmp, "disk.img"))
         # The same policy over a changed kernel: must be refused as a tamper row is.

@@ -19,17 +19,16 @@ import sys
 import tarfile
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "policy"))
-from sll_e2e import (BUILD, FAILURE, ROOT, SLPOLICY, Checks, Stage, boot, build_runtime, chain,
-                     h, launch_pcr22, zero)  # noqa: E402
-from collect_ref import cpuid_canonical, gpt_bytes, smbios_keep  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.collect_ref import cpuid_canonical, gpt_bytes, smbios_keep
+from sll_test.e2e import boot_stage, build_runtime
+from sll_test.paths import BUILD, ROOT, SLL_COLLECT, SLPOLICY
+from sll_test.pcr import FAILURE, chain, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1 sll.test=collectors"
 BANKS = ("sha1", "sha256")
 LOGS = os.path.join(BUILD, "test-logs", "e2e-collectors")
-SLL_COLLECT = os.path.join(BUILD, "sll-collect")
 EXTRA = b"site=lab-3\nrack=7\n"
 COLLECTORS = [
     {"type": "dmi", "types": [1]},
@@ -72,23 +71,16 @@ def capture_initrd(tmp):
 
 def stage(tmp, kernel, initrd, cpio, collectors, **extra):
     s = Stage(tmp)
-    s.put("/vmlinuz", kernel)
-    s.put("/initrd.img", initrd)
-    s.put("/capture.cpio", cpio)
+    policy = s.put_launch(kernel, {"/initrd.img": initrd, "/capture.cpio": cpio}, CMDLINE)
     s.put("/slaunch/extra.conf", EXTRA)
-    policy = s.slpolicy_new("/vmlinuz", ["/initrd.img", "/capture.cpio"], CMDLINE)
     policy["collectors"] = collectors
     policy.update(extra)
     return s, s.put_policy(policy)
 
 
 def run(name, s, serial, disk_name="disk.img"):
-    disk = s.disk(os.path.join(os.path.dirname(s.dir), disk_name))
-    log = os.path.join(LOGS, name + ".log")
-    b = boot(log, disk=disk, banks=BANKS, qemu_args=["-smbios", f"type=1,serial={serial}"])
-    b.disk = disk
-    print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
-    return b
+    return boot_stage(name, s, LOGS, disk_name, banks=BANKS,
+                      qemu_args=["-smbios", f"type=1,serial={serial}"])
 
 
 def sys_tree(name, b, tmp):
@@ -127,16 +119,10 @@ def hashlib_pcr21(alg, policy_bytes, sysdir):
 
 
 def log_events(name, b):
-    path = os.path.join(LOGS, name + ".eventlog.bin")
-    with open(path, "wb") as f:
-        f.write(b.eventlog or b"")
+    path = b.write_eventlog(os.path.join(LOGS, name + ".eventlog.bin"))
     r = subprocess.run([SLPOLICY, "eventlog", path, "--json"], capture_output=True, text=True)
     events = json.loads(r.stdout)["events"] if r.returncode == 0 else []
-    pcrs = os.path.join(LOGS, name + ".pcrs")
-    with open(pcrs, "w") as f:
-        for alg, values in sorted(b.pcrs.items()):
-            for pcr, value in sorted(values.items()):
-                f.write(f"{alg}:{pcr}={value}\n")
+    pcrs = b.write_pcrs(os.path.join(LOGS, name + ".pcrs"))
     verify = subprocess.run([SLPOLICY, "eventlog", path, "--verify", "--pcrs", pcrs],
                             capture_output=True, text=True)
     t.check(verify.returncode == 0, f"{name}: slpolicy eventlog --verify: "

@@ -12,9 +12,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import (BUILD, FAILURE, IMAGE, SLPOLICY, Checks, Stage, boot, build_runtime,
-                     chain, drtm_pcr17, h, launch_pcr22, zero)  # noqa: F401
+from sll_test.checks import Checks
+from sll_test.e2e import boot_stage, build_runtime
+from sll_test.paths import BUILD, IMAGE, SLPOLICY
+from sll_test.pcr import FAILURE, chain, drtm_pcr17, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1 sll.test=1"
 BANKS = ("sha1", "sha256")
@@ -25,21 +27,14 @@ t = Checks()
 
 def stage_good(tmp, kernel, initrd, cmdline=CMDLINE, allow=True):
     s = Stage(tmp)
-    s.put("/vmlinuz", kernel)
-    s.put("/initrd.img", initrd)
-    policy = s.slpolicy_new("/vmlinuz", ["/initrd.img"], cmdline)
+    policy = s.put_launch(kernel, {"/initrd.img": initrd}, cmdline)
     if not allow:
         del policy["entries"][0]["allow"]
     return s, policy
 
 
 def run(name, stage, append="", fs="vfat", **kw):
-    disk = stage.disk(os.path.join(os.path.dirname(stage.dir), "disk.img"), fs=fs)
-    log = os.path.join(LOGS, name + ".log")
-    b = boot(log, disk=disk, banks=BANKS, append=append, **kw)
-    b.disk = disk
-    print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
-    return b
+    return boot_stage(name, stage, LOGS, fs=fs, banks=BANKS, append=append, **kw)
 
 
 def check_launched(name, b, stage, policy_bytes, objects, cmdline, entry=None):
@@ -62,10 +57,8 @@ def check_launched(name, b, stage, policy_bytes, objects, cmdline, entry=None):
                 "initrd, cmdline, separator = slpolicy predict")
     t.check(b.eventlog is not None and len(b.eventlog) > 0, f"{name}: event log handed over")
     if b.eventlog:
-        path = os.path.join(LOGS, name + ".eventlog.bin")
-        with open(path, "wb") as f:
-            f.write(b.eventlog)
-        pcrs_file = write_pcrs_file(name, b)
+        path = b.write_eventlog(os.path.join(LOGS, name + ".eventlog.bin"))
+        pcrs_file = b.write_pcrs(os.path.join(LOGS, name + ".pcrs"))
         verify = subprocess.run([SLPOLICY, "eventlog", path, "--verify", "--pcrs", pcrs_file],
                                 capture_output=True, text=True)
         t.check(verify.returncode == 0 and
@@ -92,16 +85,6 @@ def odd_length_initrd(tmp):
         if len(data) % 2:
             return data
     raise RuntimeError("no odd-length gzip found")
-
-
-def write_pcrs_file(name, b):
-    """The PCRs the runtime OS printed, as BANK:N=HEX lines (slpolicy's format)."""
-    path = os.path.join(LOGS, name + ".pcrs")
-    with open(path, "w") as f:
-        for alg, pcrs in sorted(b.pcrs.items()):
-            for pcr, value in sorted(pcrs.items()):
-                f.write(f"{alg}:{pcr}={value}\n")
-    return path
 
 
 def main():
@@ -196,10 +179,7 @@ def main():
         # archive (slinit pads between them, outside the measured bytes).
         extra = odd_length_initrd(tmp)
         s = Stage(tmp)
-        s.put("/vmlinuz", kernel)
-        s.put("/extra.img", extra)
-        s.put("/initrd.img", initrd)
-        policy = s.slpolicy_new("/vmlinuz", ["/extra.img", "/initrd.img"], CMDLINE)
+        policy = s.put_launch(kernel, {"/extra.img": extra, "/initrd.img": initrd}, CMDLINE)
         pb = s.put_policy(policy)
         check_launched("two-initrds", run("two-initrds", s), s, pb, [kernel, extra, initrd],
                        CMDLINE)
@@ -223,9 +203,7 @@ def main():
         t.check(b.pcrs.get("sha256", {}).get(21) != old["sha256:21"] and
                 b.pcrs.get("sha256", {}).get(22) != old["sha256:22"],
                 "changed-cmdline: PCRs 21 and 22 differ from the old prediction")
-        path = os.path.join(LOGS, "changed-cmdline.eventlog.bin")
-        with open(path, "wb") as f:
-            f.write(b.eventlog or b"")
+        path = b.write_eventlog(os.path.join(LOGS, "changed-cmdline.eventlog.bin"))
         v = subprocess.run([SLPOLICY, "eventlog", path, "--verify", "--pcrs", old_prediction],
                            capture_output=True, text=True)
         t.check(v.returncode == 1 and "PCR 22 (sha256) differs" in v.stderr and

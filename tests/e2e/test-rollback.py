@@ -17,8 +17,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import BUILD, ROOT, Checks, Stage, boot, build_runtime, host_tpm
+from sll_test.checks import Checks
+from sll_test.e2e import boot_stage, build_runtime, host_tpm
+from sll_test.paths import BUILD, ROOT
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1"
 BANKS = ("sha1", "sha256")
@@ -39,9 +41,7 @@ def write_floor(tpm2, tmp, index, value):
 
 def run(tmp, name, kernel, initrd, serial, index, state, image=None, drtm=True, edit=None):
     s = Stage(os.path.join(tmp, name))
-    s.put("/vmlinuz", kernel)
-    s.put("/initrd.img", initrd)
-    policy = s.slpolicy_new("/vmlinuz", ["/initrd.img"], CMDLINE)
+    policy = s.put_launch(kernel, {"/initrd.img": initrd}, CMDLINE)
     policy["serial"] = serial
     if index:
         policy["anti_rollback"] = {"nv_index": index}
@@ -49,10 +49,8 @@ def run(tmp, name, kernel, initrd, serial, index, state, image=None, drtm=True, 
         edit(policy)
     s.put_policy(policy)
     predicted = s.predict(BANKS)
-    disk = s.disk(os.path.join(tmp, name, "disk.img"))
     kw = {"image": image} if image else {}
-    return boot(os.path.join(LOGS, name + ".log"), disk=disk, banks=BANKS, tpm_state=state,
-                drtm=drtm, **kw), predicted
+    return boot_stage(name, s, LOGS, banks=BANKS, tpm_state=state, drtm=drtm, **kw), predicted
 
 
 def refused(name, b, reason, where="/slaunch/policy.json: /anti_rollback: "):

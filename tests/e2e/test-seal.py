@@ -16,9 +16,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import (BUILD, IMAGE, RUNTIME, Checks, Stage, boot, build_runtime, chain,  # noqa
-                     drtm_pcr17, h, launch_pcr22, seal_before_boot, variant_kernel, zero)
+from sll_test.checks import Checks
+from sll_test.e2e import boot_stage, build_runtime, seal_before_boot, variant_kernel
+from sll_test.paths import BUILD, IMAGE, RUNTIME
+from sll_test.pcr import chain, drtm_pcr17, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 HANDLE = "0x81000100"
 PCRS = "sha256:17,18,21,22"
@@ -32,12 +34,7 @@ t = Checks()
 
 def stage(tmp, kernel, initrds, cmdline=CMDLINE, allow=True):
     s = Stage(tmp)
-    s.put("/vmlinuz", kernel)
-    names = []
-    for name, data in initrds:
-        s.put(name, data)
-        names.append(name)
-    policy = s.slpolicy_new("/vmlinuz", names, cmdline)
+    policy = s.put_launch(kernel, initrds, cmdline)
     if not allow:
         del policy["entries"][0]["allow"]
     return s, policy
@@ -60,12 +57,8 @@ def seal(name, s, secret, entry=None):
 
 
 def run(name, s, state, append="", drives=()):
-    disk = s.disk(os.path.join(os.path.dirname(s.dir), "disk.img"))
-    log = os.path.join(LOGS, name + ".log")
-    b = boot(log, disk=disk, banks=BANKS, append=append, tpm_state=state, timeout=300,
-             drives=drives)
-    print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
-    return b
+    return boot_stage(name, s, LOGS, banks=BANKS, append=append, tpm_state=state, timeout=300,
+                      drives=drives)
 
 
 def check_refused_unseal(name, b, secret):

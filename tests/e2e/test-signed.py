@@ -8,9 +8,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import (BUILD, ROOT, SLPOLICY, Checks, Stage, boot, build_runtime, chain,
-                     drtm_pcr17, h, launch_pcr22, zero)
+from sll_test.checks import Checks
+from sll_test.e2e import boot_stage, build_runtime
+from sll_test.paths import BUILD, ROOT, SLPOLICY
+from sll_test.pcr import chain, drtm_pcr17, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1"
 BANKS = ("sha1", "sha256")
@@ -33,9 +35,7 @@ def make_key(dir, name):
 
 def stage(tmp, kernel, initrd):
     s = Stage(tmp)
-    s.put("/vmlinuz", kernel)
-    s.put("/initrd.img", initrd)
-    policy = s.slpolicy_new("/vmlinuz", ["/initrd.img"], CMDLINE)
+    policy = s.put_launch(kernel, {"/initrd.img": initrd}, CMDLINE)
     return s, s.put_policy(policy)
 
 
@@ -47,9 +47,7 @@ def sign(s, key, policy="/slaunch/policy.json"):
 
 
 def run(name, s):
-    disk = s.disk(os.path.join(os.path.dirname(s.dir), "disk.img"))
-    return boot(os.path.join(LOGS, name + ".log"), disk=disk, banks=BANKS,
-                image=SIGNED_IMAGE)
+    return boot_stage(name, s, LOGS, banks=BANKS, image=SIGNED_IMAGE)
 
 
 def refused(name, b, pattern):

@@ -16,9 +16,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import (BUILD, FAILURE, ROOT, Checks, Stage, boot, build_runtime, chain, h,
-                     launch_pcr22, zero)
+from sll_test.checks import Checks
+from sll_test.e2e import boot, build_runtime
+from sll_test.paths import BUILD, ROOT
+from sll_test.pcr import FAILURE, chain, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1 sll.test=1"
 RESCUE_CMDLINE = CMDLINE + " rescue"
@@ -260,9 +262,7 @@ def check_outcome(r, b, policy_bytes, stage):
 def run_row(r, kernel, initrd):
     with tempfile.TemporaryDirectory() as tmp:
         s = Stage(tmp)
-        s.put("/vmlinuz", kernel)
-        s.put("/initrd.img", initrd)
-        policy = s.slpolicy_new("/vmlinuz", ["/initrd.img"], CMDLINE)
+        policy = s.put_launch(kernel, {"/initrd.img": initrd}, CMDLINE)
         out = r.mutate(s, policy) if r.mutate else None
         if out == "policy-symlink":
             policy_bytes = s.put_policy(policy, "/slaunch/policy.real.json")

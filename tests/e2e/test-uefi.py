@@ -15,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sll_e2e import (BUILD, IMAGE, ROOT, Checks, Stage, boot, build_runtime, chain, drtm_pcr17,
-                     h, launch_pcr22, zero)
+from sll_test.checks import Checks
+from sll_test.e2e import boot, build_runtime
+from sll_test.paths import BUILD, IMAGE, ROOT
+from sll_test.pcr import chain, drtm_pcr17, h, launch_pcr22, zero
+from sll_test.staging import Stage
 
 CMDLINE = "console=ttyS0 panic=-1"
 BANKS = ("sha1", "sha256")
@@ -26,7 +28,7 @@ LABEL_IMAGE = os.path.join(BUILD, "sll-uefi.efi")
 t = Checks()
 
 
-def check(name, b, s, image, policy_bytes, objects):
+def check_launched(name, b, s, image, policy_bytes, objects):
     t.check(re.search(r"^BdsDxe: starting Boot\d+ ", b.log, re.M) is not None,
             f"{name}: the firmware started a boot option (no -kernel)")
     t.check(b.kexeced and "sll-runtime: done" in b.log and b.failed_line() is None,
@@ -49,9 +51,7 @@ def layout(name, kernel, initrd, image_path, fs, boot_line):
         image = f.read()
     with tempfile.TemporaryDirectory() as tmp:
         s = Stage(tmp)
-        s.put("/vmlinuz", kernel)
-        s.put("/initrd.img", initrd)
-        pb = s.put_policy(s.slpolicy_new("/vmlinuz", ["/initrd.img"], CMDLINE))
+        pb = s.put_policy(s.put_launch(kernel, {"/initrd.img": initrd}, CMDLINE))
         disk = os.path.join(tmp, "disk.img")
         if fs == "ext4":  # the admin's way: make esp
             subprocess.run(["make", "-s", "-C", ROOT, "esp", "BOOT_DIR=" + s.dir,
@@ -62,7 +62,7 @@ def layout(name, kernel, initrd, image_path, fs, boot_line):
         b = boot(os.path.join(LOGS, name + ".log"), disk=disk, banks=BANKS, image=image_path,
                  uefi=True, timeout=300)
         print(f"---- {name}")
-        check(name, b, s, image, pb, [kernel, initrd])
+        check_launched(name, b, s, image, pb, [kernel, initrd])
         t.check(re.search("^" + boot_line + "$", b.log, re.M) is not None,
                 f"{name}: {boot_line}")
 

@@ -27,12 +27,12 @@ import sys
 import tarfile
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from sll_e2e import (BUILD, IMAGE, ROOT, RUNTIME, SLL_SEAL, SLPOLICY, Checks, Stage,  # noqa
-                     boot, build_runtime, drtm_pcr17, variant_kernel, zero)
-sys.path.insert(0, os.path.join(ROOT, "tests", "tpm"))
-from swtpm_host import SwTpm  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.e2e import boot_stage, build_runtime, variant_kernel
+from sll_test.paths import BUILD, IMAGE, RUNTIME, SLL_SEAL, SLPOLICY
+from sll_test.pcr import drtm_pcr17, zero
+from sll_test.staging import Stage
+from sll_test.swtpm import SwTpm
 
 HANDLE = "0x81000101"
 FLOOR = "0x01500100"
@@ -71,11 +71,8 @@ def sign_state(tpm, key, s, tmp, name):
 
 
 def run(name, s, state, signed):
-    disk = s.disk(os.path.join(os.path.dirname(s.dir), "disk.img"))
-    log = os.path.join(LOGS, name + ".log")
-    b = boot(log, disk=disk, banks=BANKS, tpm_state=state, timeout=300, drives=[signed])
-    print(f"---- {name} (serial log: {os.path.relpath(log, os.path.dirname(BUILD))})")
-    return b
+    return boot_stage(name, s, LOGS, banks=BANKS, tpm_state=state, timeout=300,
+                      drives=[signed])
 
 
 def write_floor(state, tmp, value):
@@ -111,10 +108,7 @@ def main():
         secret = os.urandom(64)
         want = hashlib.sha256(secret).hexdigest()
         s = Stage(tmp)
-        s.put("/vmlinuz", kernel)
-        for name, data in initrds.items():
-            s.put(name, data)
-        policy = s.slpolicy_new("/vmlinuz", list(initrds), CMDLINE)
+        policy = s.put_launch(kernel, initrds, CMDLINE)
         policy["anti_rollback"] = {"nv_index": FLOOR}
         s.put_policy(policy)
         policy_path = s.dir + "/slaunch/policy.json"

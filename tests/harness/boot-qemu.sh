@@ -147,7 +147,8 @@ if ((tpm)); then
     ((drtm)) || relay_args+=(--no-drtm)
     [[ -z $dce_on ]] || relay_args+=(--dce-on-signal)
     [[ -z $relay_log ]] || relay_args+=(--log "$relay_log")
-    python3 "$relay_py" "${relay_args[@]}" &
+    # The relay takes swtpm's control-channel helpers from the tests' library (tests/lib).
+    PYTHONPATH="${here%/*}/lib${PYTHONPATH:+:$PYTHONPATH}" python3 "$relay_py" "${relay_args[@]}" &
     relay_pid=$!
     # The relay creates its socket only once it is connected to swtpm.
     for ((i = 0; ; i++)); do

@@ -31,6 +31,10 @@ result code (0 = success) + command-specific fields.  It is strictly
 request/response: QEMU never sends a control command before it has read the
 whole response to the previous one.  The relay relies on this to find
 command boundaries without knowing every payload size.
+
+The control-channel commands and the DCE's hash sequence come from the tests'
+library, tests/lib/sll_test/swtpm.py: run with tests/lib on PYTHONPATH
+(tests/harness/boot-qemu.sh sets it).
 """
 
 import argparse
@@ -42,27 +46,14 @@ import struct
 import sys
 import time
 
-CMD_NAMES = {
-    0x01: "GET_CAPABILITY", 0x02: "INIT", 0x03: "SHUTDOWN",
-    0x04: "GET_TPMESTABLISHED", 0x05: "SET_LOCALITY", 0x06: "HASH_START",
-    0x07: "HASH_DATA", 0x08: "HASH_END", 0x09: "CANCEL_TPM_CMD",
-    0x0a: "STORE_VOLATILE", 0x0b: "RESET_TPMESTABLISHED",
-    0x0c: "GET_STATEBLOB", 0x0d: "SET_STATEBLOB", 0x0e: "STOP",
-    0x0f: "GET_CONFIG", 0x10: "SET_DATAFD", 0x11: "SET_BUFFERSIZE",
-    0x12: "GET_INFO", 0x13: "LOCK_STORAGE",
-}
-CMD_INIT, CMD_SET_LOCALITY = 0x02, 0x05
-CMD_HASH_START, CMD_HASH_DATA, CMD_HASH_END = 0x06, 0x07, 0x08
+from sll_test.swtpm import (CMD_HASH_DATA, CMD_INIT, CMD_NAMES, CMD_SET_LOCALITY,
+                            ctrl_command, dce_hash)
 
 # Leading payload bytes we wait for before acting on / logging a command.
 # (QEMU actually sends sizeof() of the whole request/response union, e.g. 4
 # bytes for SET_LOCALITY; we only need the fields at the front.)
 ARG_BYTES = {0x02: 4, 0x05: 1, 0x07: 4, 0x0b: 1, 0x0c: 12, 0x0d: 12,
              0x11: 4, 0x12: 16, 0x13: 4}
-
-# ptm_hdata carries at most 4096 data bytes (u.req.data[4096]); swtpm's
-# receive buffer is sized for exactly that, so never send more per message.
-HASH_CHUNK = 4096
 
 MAX_FDS = 4
 
@@ -72,7 +63,7 @@ class RelayError(Exception):
 
 
 class Relay:
-    def __init__(self, image, drtm, once, logf, dce_locality=2):
+    def __init__(self, image, drtm, once, logf, dce_locality=2, dce_on_signal=False):
         # Read the image up front, as QEMU does with -kernel: we measure what
         # was launched, and a missing file fails before the guest even starts.
         self.image = image
@@ -85,6 +76,7 @@ class Relay:
         self.logf = logf
         self.armed = drtm     # DRTM still to be done (re-armed by CMD_INIT)
         self.dce_locality = dce_locality
+        self.dce_on_signal = dce_on_signal  # SIGUSR1 plays the DCE, no locality does
 
     def log(self, msg):
         if self.logf:
@@ -95,9 +87,7 @@ class Relay:
 
     def _tpm_cmd(self, sock, code, payload=b""):
         """Send one control command of our own and check its ptm_res."""
-        sock.sendall(struct.pack(">I", code) + payload)
-        resp = recv_exact(sock, 4)   # HASH_* responses are only a ptm_res
-        res, = struct.unpack(">I", resp)
+        res = ctrl_command(sock, code, payload)  # HASH_* responses: only a ptm_res
         if res != 0:
             raise RelayError("swtpm returned 0x%x for CMD_%s" %
                              (res, CMD_NAMES[code]))
@@ -105,12 +95,8 @@ class Relay:
     def dynamic_launch(self, tpm):
         data = self.data
         try:
-            self._tpm_cmd(tpm, CMD_HASH_START)
-            for off in range(0, len(data), HASH_CHUNK):
-                chunk = data[off:off + HASH_CHUNK]
-                self._tpm_cmd(tpm, CMD_HASH_DATA,
-                              struct.pack(">I", len(chunk)) + chunk)
-            self._tpm_cmd(tpm, CMD_HASH_END)
+            dce_hash(lambda code, payload: self._tpm_cmd(tpm, code, payload),
+                     data)
         except OSError as e:
             raise RelayError("DRTM hash sequence failed: %s" % e)
         msg = "DRTM: measured %s (%d bytes) into PCR 17" % (self.image,
@@ -136,7 +122,8 @@ class Relay:
             # A new TPM init (power-on / reset) starts a new boot: the next
             # dynamic launch in it gets measured again.
             self.armed = True
-        if code == CMD_SET_LOCALITY and args[0] == self.dce_locality and self.armed:
+        if (code == CMD_SET_LOCALITY and not self.dce_on_signal and
+                args[0] == self.dce_locality and self.armed):
             self.dynamic_launch(tpm)
             self.armed = not self.once
 
@@ -193,16 +180,6 @@ class Relay:
                 send_fds(tpm, pending, pending_fds)
                 pending, pending_fds = b"", []
                 at_boundary = False
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        part = sock.recv(n - len(buf))
-        if not part:
-            raise RelayError("swtpm closed the control channel")
-        buf += part
-    return buf
 
 
 def recv_fds(sock):
@@ -277,13 +254,13 @@ def main():
         waker.setblocking(False)
         signal.set_wakeup_fd(waker.fileno())
         signal.signal(signal.SIGUSR1, lambda *_: None)
-        args.dce_locality = -1   # no locality triggers it
 
     if args.drtm and not args.image:
         ap.error("--image is required unless --no-drtm")
 
     logf = open(args.log, "a") if args.log else None
-    relay = Relay(args.image, args.drtm, args.once, logf, args.dce_locality)
+    relay = Relay(args.image, args.drtm, args.once, logf, args.dce_locality,
+                  args.dce_on_signal)
     # Connect to swtpm first: once our socket exists, both ends are ready.
     tpm = connect_swtpm(args.swtpm_ctrl)
     if os.path.exists(args.listen):

@@ -12,18 +12,15 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from staging import SLPOLICY, new_policy, put_files  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from checks import Checks  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.staging import new_policy, put_files, slpolicy
 
 t = Checks()
 check = t.check
 
 
 def run(*args):
-    r = subprocess.run([SLPOLICY] + list(args), capture_output=True, text=True)
+    r = slpolicy(*args, text=True)
     return r.returncode, r.stdout, r.stderr
 
 

@@ -12,30 +12,17 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
-SLL_COLLECT = os.path.join(ROOT, "build", "sll-collect")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from collect_ref import cpuid_canonical, gpt_bytes, mbr_bytes, smbios_keep  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.collect_ref import cpuid_canonical, gpt_bytes, mbr_bytes, smbios_keep
+from sll_test.paths import ROOT, SLL_COLLECT
+from sll_test.pcr import chain, zero
+from sll_test.staging import slpolicy as run
 
 FIXTURES = os.path.join(ROOT, "tests", "data", "collect")
 BANKS = ["sha1", "sha256", "sha384", "sha512"]
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from checks import Checks  # noqa: E402
 
 t = Checks()
 check = t.check
-
-
-def chain(alg, digests):
-    value = bytes(hashlib.new(alg).digest_size)
-    for d in digests:
-        value = hashlib.new(alg, value + d).digest()
-    return value
-
-
-def run(*args):
-    return subprocess.run([SLPOLICY, *args], capture_output=True)
 
 
 def make_disk(path, table_script, payloads):
@@ -100,7 +87,7 @@ def main():
         check(pred.returncode == 0, "predict --sys succeeds: " + pred.stderr.decode().strip())
         got = json.loads(pred.stdout or b"{}")
         for alg in BANKS:
-            want = chain(alg, [hashlib.new(alg, m).digest() for m in measured])
+            want = chain(alg, zero(alg), [hashlib.new(alg, m).digest() for m in measured])
             check(got.get(alg, {}).get("21") == want.hex(),
                   f"{alg} PCR 21 = policy, dmi 1,2, cpuid, file, storage gpt+LUKS, mbr, dmi")
 
@@ -139,7 +126,8 @@ def main():
             pb = f.read()
         r = run("predict", policy_file, "--root", boot, "--format", "json")
         check(r.returncode == 0 and json.loads(r.stdout)["sha256"]["21"] == chain(
-            "sha256", [hashlib.sha256(pb).digest(), hashlib.sha256(extra).digest()]).hex(),
+            "sha256", zero("sha256"),
+            [hashlib.sha256(pb).digest(), hashlib.sha256(extra).digest()]).hex(),
               "a file collector alone needs no --sys")
         os.unlink(os.path.join(boot, "slaunch", "extra.conf"))
         r = run("predict", policy_file, "--root", boot)

@@ -5,9 +5,7 @@ fixture, mismatches, missing values, --start), malformed logs and usage errors.
 Logs are written by tests/tools/write-eventlog.c (each event's digests are those of its
 text); every expected digest and PCR value is computed here with hashlib, independently of
 the C core.  Needs build/slpolicy (make slpolicy; $SLPOLICY overrides), gcc and nettle-dev.
-Usage: test-eventlog-cli.py [-v]
 """
-import hashlib
 import json
 import os
 import re
@@ -15,13 +13,14 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLPOLICY = os.environ.get("SLPOLICY") or os.path.join(ROOT, "build", "slpolicy")
-CORE = ["policy/eventlog.c", "policy/digest.c", "policy/event.c"]
-ORDER = ["sha1", "sha256", "sha384", "sha512"]
-VERBOSE = "-v" in sys.argv[1:]
-failures = []
-passed = 0
+from sll_test import paths
+from sll_test.checks import Checks
+from sll_test.eventlog import build_writer, write_log
+from sll_test.pcr import chain, h, zero
+
+SLPOLICY = os.environ.get("SLPOLICY") or paths.SLPOLICY
+t = Checks()
+check = t.check
 
 # (pcr, type, text): SLL's events, a type slpolicy has no name for, and an EV_NO_ACTION
 # record, which is printed but never extended.
@@ -39,41 +38,15 @@ BANKS = ["sha1", "sha256", "sha384"]
 TYPE_NAMES = {0x502: "TXT_EVTYPE_SLAUNCH", 0x4: "EV_SEPARATOR", 0x3: "EV_NO_ACTION"}
 
 
-def check(cond, what, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        if VERBOSE:
-            print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL " + what + (": " + detail if detail else ""))
-
-
 def digest(alg, text):
-    return hashlib.new(alg, text.encode()).digest()
+    return h(alg, text.encode())
 
 
 def replay(alg, events, pcr, start=None):
-    """PCR value after the events, from zero (or start): new = H(old || digest)."""
-    value = start if start is not None else bytes(hashlib.new(alg).digest_size)
-    for p, t, text in events:
-        if p == pcr and t != 0x3:
-            value = hashlib.new(alg, value + digest(alg, text)).digest()
-    return value
-
-
-def build_helper(tmp):
-    exe = os.path.join(tmp, "write-eventlog")
-    subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-                    "-Ipolicy", "-o", exe, "tests/tools/write-eventlog.c"] + CORE + ["-lnettle"],
-                   cwd=ROOT, check=True)
-    return exe
-
-
-def write_log(helper, path, banks, events):
-    args = [f"{p}:{t:x}:{text}" for p, t, text in events]
-    subprocess.run([helper, path, ",".join(banks)] + args, check=True)
+    """PCR value after the events of that PCR (EV_NO_ACTION is never extended), from zero
+    (or start)."""
+    return chain(alg, zero(alg) if start is None else start,
+                 [digest(alg, text) for p, typ, text in events if p == pcr and typ != 0x3])
 
 
 def run(*args):
@@ -86,8 +59,8 @@ def pcr_lines(banks, events, pcrs, upper=()):
     out = []
     for alg in banks:
         for pcr in pcrs:
-            h = replay(alg, events, pcr).hex()
-            out.append(f"{alg}:{pcr}={h.upper() if alg in upper else h}")
+            value = replay(alg, events, pcr).hex()
+            out.append(f"{alg}:{pcr}={value.upper() if alg in upper else value}")
     return out
 
 
@@ -313,10 +286,10 @@ def test_usage(log):
 
 def main():
     if not os.access(SLPOLICY, os.X_OK):
-        print(f"FAIL build/slpolicy missing: run make slpolicy\n0 passed, 1 failed")
-        return 1
+        check(False, "build/slpolicy missing: run make slpolicy")
+        return t.summary()
     with tempfile.TemporaryDirectory() as tmp:
-        helper = build_helper(tmp)
+        helper = build_writer(tmp)
         log = os.path.join(tmp, "sll.log")
         write_log(helper, log, BANKS, EVENTS)
         test_text(log)
@@ -329,8 +302,7 @@ def main():
         test_malformed(tmp, log)
         test_empty(tmp, helper)
         test_usage(log)
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

@@ -9,21 +9,12 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from staging import new_policy, predict, put_files  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from checks import Checks  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.pcr import chain, h, launch_pcr22, zero
+from sll_test.staging import new_policy, predict, put_files
 
 t = Checks()
 check = t.check
-
-
-def chain(alg, datas):
-    v = bytes(hashlib.new(alg).digest_size)
-    for d in datas:
-        v = hashlib.new(alg, v + hashlib.new(alg, d).digest()).digest()
-    return v
 
 
 def main():
@@ -40,8 +31,8 @@ def main():
         v = {alg: {17: os.urandom(hashlib.new(alg).digest_size),
                    18: os.urandom(hashlib.new(alg).digest_size),
                    20: os.urandom(hashlib.new(alg).digest_size),
-                   21: chain(alg, [pol]),
-                   22: chain(alg, [kernel, cmdline.encode(), b"\0\0\0\0"])}
+                   21: chain(alg, zero(alg), [h(alg, pol)]),
+                   22: launch_pcr22(alg, [kernel], cmdline)}
              for alg in ("sha1", "sha256")}
         p17, p18 = v["sha256"][17].hex(), v["sha256"][18].hex()
 

@@ -5,29 +5,17 @@ the C core: PCR 21 = H(0 || H(policy bytes)); PCR 22 = kernel, initrds, cmdline,
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
+from sll_test.checks import Checks
+from sll_test.pcr import chain, h, zero
+from sll_test.staging import slpolicy as run
+
 BANKS = ["sha1", "sha256", "sha384", "sha512"]
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from checks import Checks  # noqa: E402
 
 t = Checks()
 check = t.check
-
-
-def chain(alg, start, digests):
-    value = start
-    for d in digests:
-        value = hashlib.new(alg, value + d).digest()
-    return value
-
-
-def run(*args, stdin=None):
-    return subprocess.run([SLPOLICY, *args], capture_output=True, input=stdin)
 
 
 def main():
@@ -71,12 +59,11 @@ def main():
         with open(policy_file, "rb") as f:
             policy_bytes = f.read()
         for alg in BANKS:
-            h = lambda b: hashlib.new(alg, b).digest()
-            zero = bytes(hashlib.new(alg).digest_size)
-            want21 = chain(alg, zero, [h(policy_bytes)])
-            want22 = chain(alg, zero, [h(files["/vmlinuz-6.1"]), h(files["/initrd-a.img"]),
-                                       h(files["/initrd-b.img"]), h(cmdline.encode()),
-                                       h(b"\0\0\0\0")])
+            want21 = chain(alg, zero(alg), [h(alg, policy_bytes)])
+            want22 = chain(alg, zero(alg), [h(alg, files["/vmlinuz-6.1"]),
+                                            h(alg, files["/initrd-a.img"]),
+                                            h(alg, files["/initrd-b.img"]),
+                                            h(alg, cmdline.encode()), h(alg, b"\0\0\0\0")])
             check(got.get(alg, {}).get("21") == want21.hex(), f"{alg} PCR 21 = policy bytes")
             check(got.get(alg, {}).get("22") == want22.hex(),
                   f"{alg} PCR 22 = kernel, initrds, cmdline, separator")

@@ -1,5 +1,5 @@
-/* Test helper: writes an event log with policy/eventlog.c, each event's digests being those
- * of its description, as slinit measures a string.
+/* Test helper: writes an event log with policy/eventlog-encode.c, each event's digests being
+ * those of its description, as slinit measures a string.
  *   write-eventlog OUT BANKS [PCR:TYPE:TEXT]...    BANKS: sha1,sha256,...  TYPE: hex */
 #include <errno.h>
 #include <stdio.h>

@@ -8,10 +8,8 @@ expected PCR 17 value is computed independently with hashlib.
 Needs swtpm and swtpm_setup in PATH.  Usage: test-drtm-relay.py [-v]
 """
 
-import hashlib
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -19,23 +17,20 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-RELAY = os.path.join(HERE, "..", "harness", "drtm-relay.py")
-VERBOSE = "-v" in sys.argv[1:]
+from sll_test.checks import Checks
+from sll_test.paths import ROOT
+from sll_test.pcr import drtm_pcr17
+from sll_test.swtpm import (ALG_IDS, CMD_INIT, CMD_SET_DATAFD, CMD_SET_LOCALITY,
+                            TPM_CC_PCR_READ, TPM_CC_STARTUP, TPM_ST_NO_SESSIONS, ctrl_command,
+                            setup_state, stop_process, tpm_command)
 
-# control channel (swtpm include/swtpm/tpm_ioctl.h)
-CMD_INIT, CMD_SET_LOCALITY, CMD_SET_DATAFD = 0x02, 0x05, 0x10
-# TPM 2.0
-TPM_ST_NO_SESSIONS, TPM_CC_STARTUP, TPM_CC_PCR_READ = 0x8001, 0x144, 0x17E
-BANKS = {"sha1": 0x0004, "sha256": 0x000B, "sha384": 0x000C}
+RELAY = os.path.join(ROOT, "tests", "harness", "drtm-relay.py")
+VERBOSE = "-v" in sys.argv[1:]
+BANKS = ("sha1", "sha256", "sha384")
 PCRS = range(17, 24)
 
-results = {"passed": 0, "failed": 0}
-
-
-def check(cond, what):
-    results["passed" if cond else "failed"] += 1
-    print("%s: %s" % ("PASS" if cond else "FAIL", what))
+t = Checks()
+check = t.check
 
 
 def wait_for(path, proc, timeout=10.0):
@@ -49,16 +44,6 @@ def wait_for(path, proc, timeout=10.0):
         time.sleep(0.05)
 
 
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        part = sock.recv(n - len(buf))
-        if not part:
-            raise RuntimeError("connection closed")
-        buf += part
-    return buf
-
-
 class FakeQemu:
     """The parts of QEMU's backends/tpm/tpm_emulator.c we need."""
 
@@ -67,38 +52,22 @@ class FakeQemu:
         self.ctrl.connect(relay_sock)
         self.data = None
 
-    def ctrlcmd(self, code, payload=b"", resp_len=4, fds=()):
-        msg = struct.pack(">I", code) + payload
-        if fds:
-            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                    struct.pack("%di" % len(fds), *fds))]
-            self.ctrl.sendmsg([msg], anc)
-        else:
-            self.ctrl.sendall(msg)
-        resp = recv_exact(self.ctrl, resp_len)
-        return struct.unpack(">I", resp[:4])[0]
-
     def set_datafd(self):
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        res = self.ctrlcmd(CMD_SET_DATAFD, fds=[theirs.fileno()])
+        res = ctrl_command(self.ctrl, CMD_SET_DATAFD, fds=[theirs.fileno()])
         theirs.close()
         self.data = mine
         return res
 
     def init(self):
-        return self.ctrlcmd(CMD_INIT, struct.pack(">I", 0))
+        return ctrl_command(self.ctrl, CMD_INIT, struct.pack(">I", 0))
 
     def set_locality(self, loc):
         # QEMU sends sizeof(ptm_loc) == 4 bytes, of which the first is loc
-        return self.ctrlcmd(CMD_SET_LOCALITY, bytes([loc, 0, 0, 0]))
+        return ctrl_command(self.ctrl, CMD_SET_LOCALITY, bytes([loc, 0, 0, 0]))
 
     def tpm(self, cc, params=b""):
-        cmd = struct.pack(">HII", TPM_ST_NO_SESSIONS, 10 + len(params),
-                          cc) + params
-        self.data.sendall(cmd)
-        hdr = recv_exact(self.data, 10)
-        _, size, rc = struct.unpack(">HII", hdr)
-        return rc, recv_exact(self.data, size - 10)
+        return tpm_command(self.data, TPM_ST_NO_SESSIONS, cc, params)
 
     def startup_clear(self):
         return self.tpm(TPM_CC_STARTUP, struct.pack(">H", 0))[0]
@@ -151,10 +120,7 @@ class Rig:
 
     def _start(self, relay_args):
         state = os.path.join(self.dir, "state")
-        os.mkdir(state)
-        subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state,
-                        "--pcr-banks", ",".join(BANKS)], check=True,
-                       stdout=subprocess.DEVNULL if not VERBOSE else None)
+        setup_state(state, BANKS)
         self.ctrl = os.path.join(self.dir, "ctrl.sock")
         self.sock = os.path.join(self.dir, "relay.sock")
         self.relay_log = os.path.join(self.dir, "relay.log")
@@ -185,19 +151,7 @@ class Rig:
 
     def stop(self):
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-
-
-def expected_drtm_pcr17(alg, image):
-    h = getattr(hashlib, alg)
-    size = h().digest_size
-    return h(bytes(size) + h(image).digest()).digest()
+            stop_process(p, 5)
 
 
 def boot(q):
@@ -216,10 +170,10 @@ def test_drtm(tmp, image_path, image):
         boot(q)
         check(q.set_locality(2) == 0, "CMD_SET_LOCALITY 2 (DRTM trigger)")
         first = {}
-        for alg, algid in BANKS.items():
-            pcrs = q.pcr_read(algid, list(PCRS))
+        for alg in BANKS:
+            pcrs = q.pcr_read(ALG_IDS[alg], list(PCRS))
             first[alg] = pcrs
-            want = expected_drtm_pcr17(alg, image)
+            want = drtm_pcr17(alg, image)
             check(pcrs[17] == want, "%s PCR17 == H(0^n || H(image)) (%s)"
                   % (alg, pcrs[17].hex()[:16]))
             check(all(pcrs[i] == bytes(len(want)) for i in range(18, 23)),
@@ -228,7 +182,7 @@ def test_drtm(tmp, image_path, image):
         # --once: switching away and back must not measure again
         check(q.set_locality(0) == 0 and q.set_locality(2) == 0,
               "locality 0 -> 2 again")
-        again = q.pcr_read(BANKS["sha256"], [17])
+        again = q.pcr_read(ALG_IDS["sha256"], [17])
         check(again[17] == first["sha256"][17],
               "second locality-2 selection does not re-extend PCR17")
         q.close()
@@ -251,8 +205,8 @@ def test_no_drtm(tmp, image_path):
         q = FakeQemu(rig.sock)
         boot(q)
         check(q.set_locality(2) == 0, "CMD_SET_LOCALITY 2 (no DRTM)")
-        for alg, algid in BANKS.items():
-            pcrs = q.pcr_read(algid, list(PCRS))
+        for alg in BANKS:
+            pcrs = q.pcr_read(ALG_IDS[alg], list(PCRS))
             n = len(pcrs[17])
             check(pcrs[17] == b"\xff" * n, "--no-drtm: %s PCR17 all 0xff"
                   % alg)
@@ -309,8 +263,7 @@ def main():
             print("kept " + tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

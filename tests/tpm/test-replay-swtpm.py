@@ -8,34 +8,25 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLPOLICY = os.path.join(ROOT, "build", "slpolicy")
-BANKS = ["sha1", "sha256", "sha384"]
+from sll_test.checks import Checks
+from sll_test.staging import new_policy, predict, put_files
+from sll_test.swtpm import SwTpm
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swtpm_host import SwTpm  # noqa: E402
+BANKS = ["sha1", "sha256", "sha384"]
 
 
 def main():
-    failures = []
+    t = Checks()
     with tempfile.TemporaryDirectory() as tmp:
         boot = os.path.join(tmp, "boot")
-        os.makedirs(boot)
         kernel, initrd = os.urandom(123457), os.urandom(4096)
         cmdline = "root=/dev/vda1 ro console=ttyS0"
-        for name, data in (("vmlinuz", kernel), ("initrd.img", initrd)):
-            with open(os.path.join(boot, name), "wb") as f:
-                f.write(data)
-        new = subprocess.run([SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz",
-                              "--initrd", "/initrd.img", "--cmdline", cmdline],
-                             capture_output=True, check=True)
+        put_files(boot, {"/vmlinuz": kernel, "/initrd.img": initrd})
         policy = os.path.join(tmp, "policy.json")
-        with open(policy, "wb") as f:
-            f.write(new.stdout)
-        pred = subprocess.run([SLPOLICY, "predict", policy, "--root", boot] +
-                              sum((["--bank", b] for b in BANKS), []),
-                              capture_output=True, check=True).stdout.decode()
-        predicted = dict(line.split("=") for line in pred.split())
+        new_policy(boot, "/vmlinuz", ["/initrd.img"], cmdline, policy=policy)
+        pred = predict(policy, boot, *sum((["--bank", b] for b in BANKS), []))
+        pred.check_returncode()
+        predicted = dict(line.split("=") for line in pred.stdout.decode().split())
 
         with SwTpm(os.path.join(tmp, "tpm"), BANKS) as tpm:
             env = tpm.env
@@ -50,14 +41,10 @@ def main():
                                      capture_output=True)
                 with open(os.path.join(tmp, "pcr.bin"), "rb") as f:
                     tpm_value = f.read().hex()
-                ok = tpm_value == predicted.get(f"{bank}:22")
-                print(("ok   " if ok else "FAIL ") +
-                      f"{bank}: swtpm PCR 16 after the launch events == slpolicy's PCR 22")
-                if not ok:
-                    print(f"     tpm {tpm_value}\n     slpolicy {predicted.get(f'{bank}:22')}")
-                    failures.append(bank)
-    print(f"{len(BANKS) - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+                t.check(tpm_value == predicted.get(f"{bank}:22"),
+                        f"{bank}: swtpm PCR 16 after the launch events == slpolicy's PCR 22",
+                        f"tpm {tpm_value}\nslpolicy {predicted.get(f'{bank}:22')}")
+    return t.summary()
 
 
 if __name__ == "__main__":

@@ -24,21 +24,17 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-from swtpm_host import SwTpm  # noqa: E402
-from sealing_ref import chain, policy_pcr_digest, predict, stage  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.paths import SLL_SEAL
+from sll_test.pcr import chain, drtm_pcr17, h, policy_pcr_digest, zero
+from sll_test.staging import predict_sealing, random_boot
+from sll_test.swtpm import SwTpm
 
-SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
 BANKS = ("sha1", "sha256")
 SET = "sha256:17,18,21,22"
 HANDLE = "0x81000100"
 LAUNCH = []
 POLICY_FAIL = "a policy check failed"
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from checks import Checks  # noqa: E402
 
 t = Checks()
 check = t.check
@@ -78,7 +74,8 @@ def signed_flow(tmp, tpm, image, secret, pred_file, other, other_pol, other_laun
     # The upgrade: the admin signs the next state's prediction; no reseal.
     nxt = os.path.join(tmp, "next.bin")
     with open(nxt, "wb") as f:
-        f.write(predict(other, "tpm2", chain("sha256", bytes(32), [image]), bytes(32)))
+        f.write(predict_sealing(other, "/policy.json", drtm_pcr17("sha256", image),
+                                zero("sha256"), "tpm2"))
     r = tpm.tool(SLL_SEAL, "sign", "--key", key, "--pcrs", SET, "--values", nxt, "--out",
                  os.path.join(signed, "next"))
     check(r.returncode == 0, "signed: the upgrade's prediction signed", r.stderr.decode())
@@ -156,17 +153,17 @@ def luks_accepts(path, passphrase):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         image = os.urandom(50000)
-        pcr17 = chain("sha256", bytes(32), [image])
-        pcr18 = bytes(32)
-        boot, policy_bytes, launch = stage(tmp, "boot", "console=ttyS0 quiet")
-        other, other_pol, other_launch = stage(tmp, "other", "console=ttyS0 init=/bin/sh")
+        pcr17 = drtm_pcr17("sha256", image)
+        pcr18 = zero("sha256")
+        boot, policy_bytes, launch = random_boot(tmp, "boot", "console=ttyS0 quiet")
+        other, other_pol, other_launch = random_boot(tmp, "other", "console=ttyS0 init=/bin/sh")
         LAUNCH[:] = launch
-        want = (pcr17 + pcr18 + chain("sha256", bytes(32), [policy_bytes]) +
-                chain("sha256", bytes(32), launch))
+        want = (pcr17 + pcr18 + chain("sha256", zero("sha256"), [h("sha256", policy_bytes)]) +
+                chain("sha256", zero("sha256"), [h("sha256", d) for d in launch]))
 
-        raw = predict(boot, "tpm2", pcr17, pcr18)
+        raw = predict_sealing(boot, "/policy.json", pcr17, pcr18, "tpm2")
         check(raw == want, "--format tpm2: PCRs 17, 18, 21, 22 raw, in order, = hashlib")
-        cfg = json.loads(predict(boot, "clevis", pcr17, pcr18))
+        cfg = json.loads(predict_sealing(boot, "/policy.json", pcr17, pcr18, "clevis"))
         check(set(cfg) == {"pcr_bank", "pcr_ids", "pcr_digest"} and cfg["pcr_bank"] == "sha256"
               and cfg["pcr_ids"] == "17,18,21,22" and "=" not in cfg["pcr_digest"] and
               base64.urlsafe_b64decode(cfg["pcr_digest"] + "=" * (-len(cfg["pcr_digest"]) % 4))
@@ -174,7 +171,8 @@ def main():
         pred_file = os.path.join(tmp, "predicted.bin")
         with open(pred_file, "wb") as f:
             f.write(raw)
-        other_cfg = predict(other, "clevis", pcr17, pcr18).decode().strip()
+        other_cfg = predict_sealing(other, "/policy.json", pcr17, pcr18,
+                                    "clevis").decode().strip()
         secret = os.urandom(64)
 
         with SwTpm(os.path.join(tmp, "tpm"), BANKS) as tpm:

@@ -35,22 +35,18 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-from swtpm_host import SwTpm  # noqa: E402
-from sealing_ref import chain, policy_pcr_digest, predict, stage  # noqa: E402
+from sll_test.checks import Checks
+from sll_test.paths import SLL_SEAL
+from sll_test.pcr import chain, drtm_pcr17, h, policy_pcr_digest, zero
+from sll_test.staging import predict_sealing, random_boot
+from sll_test.swtpm import SwTpm
 
-SLL_SEAL = os.path.join(ROOT, "tools", "sll-seal")
 BANKS = ("sha1", "sha256")
 SET = "sha256:17,18,21,22"
 PCRS = [17, 18, 21, 22]
 SIGFILE = "tpm2-pcr-signature.json"
 # Where the token plugin looks first (systemd 252: /etc/systemd, /run/systemd, then /usr/...).
 CONF_DIR = "/etc/systemd"
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from checks import Checks  # noqa: E402
 
 t = Checks()
 check = t.check
@@ -199,18 +195,20 @@ def main():
             return 1
     with tempfile.TemporaryDirectory() as tmp:
         image = os.urandom(50000)
-        pcr17 = chain("sha256", bytes(32), [image])
-        pcr18 = bytes(32)
-        boot, policy_bytes, events = stage(tmp, "boot", "console=ttyS0 quiet")
-        other, other_pol, other_events = stage(tmp, "other", "console=ttyS0 init=/bin/sh")
+        pcr17 = drtm_pcr17("sha256", image)
+        pcr18 = zero("sha256")
+        boot, policy_bytes, events = random_boot(tmp, "boot", "console=ttyS0 quiet")
+        other, other_pol, other_events = random_boot(tmp, "other", "console=ttyS0 init=/bin/sh")
         cur_file, next_file = os.path.join(tmp, "current.pcrs"), os.path.join(tmp, "next.pcrs")
-        cur = predict(boot, "tpm2", pcr17, pcr18)
-        nxt = predict(other, "tpm2", pcr17, pcr18)
+        cur = predict_sealing(boot, "/policy.json", pcr17, pcr18, "tpm2")
+        nxt = predict_sealing(other, "/policy.json", pcr17, pcr18, "tpm2")
         for path, values in ((cur_file, cur), (next_file, nxt)):
             with open(path, "wb") as f:
                 f.write(values)
-        check(cur == pcr17 + pcr18 + chain("sha256", bytes(32), [policy_bytes]) +
-              chain("sha256", bytes(32), events), "the current prediction = hashlib")
+        check(cur == pcr17 + pcr18 +
+              chain("sha256", zero("sha256"), [h("sha256", policy_bytes)]) +
+              chain("sha256", zero("sha256"), [h("sha256", d) for d in events]),
+              "the current prediction = hashlib")
         cur_pol, next_pol = policy_pcr_digest(PCRS, cur), policy_pcr_digest(PCRS, nxt)
         key, pub = genkey(tmp, "admin")
         other_key, other_pub = genkey(tmp, "other")

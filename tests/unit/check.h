@@ -18,6 +18,18 @@ static int failures, checks;
 		}                                                                          \
 	} while (0)
 
+/* The test's last line, "NAME: ok (N checks)" or "NAME: N of M checks FAILED", and its exit
+ * status. */
+static inline int check_summary(const char *name)
+{
+	if (failures) {
+		fprintf(stderr, "%s: %d of %d checks FAILED\n", name, failures, checks);
+		return 1;
+	}
+	printf("%s: ok (%d checks)\n", name, checks);
+	return 0;
+}
+
 /* Digests of "abc" as published in FIPS 180-2 appendices A-D. */
 static const char *const abc_hex[HASH_ALG_COUNT] = {
 	[HASH_SHA1] = "a9993e364706816aba3e25717850c26c9cd0d89d",

@@ -2,17 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "options.h"
-
-static int failures;
-
-#define CHECK(cond, what)                                                                  \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			failures++;                                                        \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);     \
-		}                                                                          \
-	} while (0)
 
 static int parse(const char *cmdline, struct sl_options *o, char *err)
 {
@@ -56,6 +47,5 @@ int main(void)
 	snprintf(long_entry, sizeof(long_entry), "sl.entry=%0100d", 0);
 	CHECK(parse(long_entry, &o, err) < 0 && strstr(err, "longer"), "entry name too long");
 
-	printf("test-options: %s\n", failures ? "FAILED" : "ok");
-	return failures ? 1 : 0;
+	return check_summary("test-options");
 }

@@ -224,10 +224,5 @@ int main(void)
 	test_initrd_refusals();
 	test_measured_fallback();
 	test_recovery_rule();
-	if (failures) {
-		fprintf(stderr, "test-policy: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("test-policy: ok (%d checks)\n", checks);
-	return 0;
+	return check_summary("test-policy");
 }

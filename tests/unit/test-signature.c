@@ -43,6 +43,5 @@ int main(void)
 		pub[0] ^= 1;
 		CHECK(!signature_verify(pub, msg, len, sig), "test %zu: another key", i + 1);
 	}
-	printf("test-signature: %s (%d checks)\n", failures ? "FAILED" : "ok", checks);
-	return failures ? 1 : 0;
+	return check_summary("test-signature");
 }

@@ -146,7 +146,7 @@ check "unpadded append: kernel reports the bad archive and no event log arrives"
 
 # --- boot disk ---------------------------------------------------------------------
 disk=$tmp/boot.img
-if tests/e2e/make-boot-disk.sh "$disk" --label SLBOOT --serial 5e11b007 \
+if tools/make-boot-disk.sh "$disk" --label SLBOOT --serial 5e11b007 \
     "$runtime/vmlinuz=/vmlinuz-runtime" "$runtime/initrd.img=/runtime/initrd.img" \
     >"$tmp/disk.out" 2>"$tmp/disk.err"; then
     ok "make-boot-disk.sh builds a disk"
@@ -170,11 +170,11 @@ check "partition table: one ESP partition at sector 2048" bash -c \
 check "blkid sees vfat LABEL=SLBOOT UUID=5E11-B007 at 1 MiB" bash -c \
     'o=$(blkid -p -o export --offset 1048576 "$1"); grep -qx TYPE=vfat <<<"$o" &&
      grep -qx LABEL=SLBOOT <<<"$o" && grep -qx UUID=5E11-B007 <<<"$o"' _ "$disk"
-tests/e2e/make-boot-disk.sh "$tmp/boot2.img" --label SLBOOT --serial 5e11b007 \
+tools/make-boot-disk.sh "$tmp/boot2.img" --label SLBOOT --serial 5e11b007 \
     "$runtime/vmlinuz=/vmlinuz-runtime" "$runtime/initrd.img=/runtime/initrd.img" \
     >/dev/null 2>&1 || true
 check "make-boot-disk.sh is reproducible (same bytes twice)" cmp -s "$disk" "$tmp/boot2.img"
-tests/e2e/make-boot-disk.sh "$tmp/mbr.img" --mbr --size-mb 16 --serial 0badcafe \
+tools/make-boot-disk.sh "$tmp/mbr.img" --mbr --size-mb 16 --serial 0badcafe \
     "$runtime/initrd.img=/initrd.img" >"$tmp/mbr.out" 2>&1 || true
 check "MBR variant: PARTUUID=0badcafe-01 and the file is there" bash -c \
     'grep -qx PARTUUID=0badcafe-01 "$1" && mtype -i "$2@@1M" ::/initrd.img | cmp -s - "$3"' \

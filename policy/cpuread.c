@@ -1,10 +1,10 @@
-/* The CPUID instruction, for the cpuid collector's live values (slinit, sll-collect). */
-#include "cpu.h"
+/* The CPUID instruction: the cpuid collector's live values (slinit, sll-collect). x86 only. */
+#include "cpuread.h"
 
 #include <cpuid.h>
 #include <string.h>
 
-void cpu_read_leaves(struct cpuleaves *ret)
+void cpuread_leaves(struct cpuleaves *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < cpuleaves_count; i++) {

@@ -83,33 +83,18 @@ int predict_pcrs_apply(const struct predict_pcrs *p, unsigned banks, bool drtm,
 		pcr_state_set(st, alg, pcr, value);
 	}
 	/* A launcher PCR is part of the printed set: it must be known in every printed bank. */
-	for (int a = 0; a < HASH_ALG_COUNT; a++) {
-		if (!(banks & HASH_BANK(a)))
-			continue;
-		if (have_first && drtm && given[a] != first) {
+	FOR_EACH_BANK(alg, banks) {
+		if (have_first && drtm && given[alg] != first) {
 			snprintf(err, err_size,
 				 "--pcr: give the same launcher PCRs for every --bank (%s differs)",
-				 hash_alg_name((enum hash_alg)a));
+				 hash_alg_name(alg));
 			return -EINVAL;
 		}
-		first = given[a];
+		first = given[alg];
 		have_first = true;
 	}
 	*ret_given = first;
 	return 0;
-}
-
-size_t predict_sealing_set(unsigned launcher, bool pubkey, unsigned *ret_pcrs)
-{
-	unsigned mask = launcher | (1u << PCR_CONFIG) | (1u << PCR_LAUNCH);
-	size_t n = 0;
-
-	if (pubkey)
-		mask |= 1u << PCR_AUTHORITY;
-	for (unsigned pcr = 0; pcr < PCR_COUNT; pcr++)
-		if (mask & (1u << pcr))
-			ret_pcrs[n++] = pcr;
-	return n;
 }
 
 /* clevis's tpm2 pin config: pcr_digest is the unpadded base64url of the concatenated values,

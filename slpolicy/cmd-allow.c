@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "cleanup.h"
 #include "measure.h"
 #include "policy.h"
 #include "signature.h"
@@ -20,28 +21,6 @@ struct allow_args {
 	unsigned banks;
 	bool replace; /* the new digests instead of the old ones, not beside them */
 };
-
-/* Appends "alg:hex" for each bank to the array unless it is there already. */
-static void add_digests(json_object *arr, unsigned banks, const struct digest_set *d)
-{
-	char hex[2 * HASH_MAX_SIZE + 1], item[2 * HASH_MAX_SIZE + 16];
-
-	for (int a = 0; a < HASH_ALG_COUNT; a++) {
-		bool found = false;
-
-		if (!(banks & HASH_BANK(a)))
-			continue;
-		digest_hex(d, (enum hash_alg)a, hex);
-		snprintf(item, sizeof(item), "%s:%s", hash_alg_name((enum hash_alg)a), hex);
-		for (size_t i = 0; i < json_object_array_length(arr); i++) {
-			const char *have = json_object_get_string(json_object_array_get_idx(arr, i));
-			if (have && strcmp(have, item) == 0)
-				found = true;
-		}
-		if (!found)
-			json_object_array_add(arr, json_object_new_string(item));
-	}
-}
 
 static json_object *find_entry(json_object *root, const char *name)
 {
@@ -98,7 +77,7 @@ static int parse_args(int argc, char **argv, struct allow_args *a)
 		{ "replace", no_argument, NULL, 'R' },      { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -107,16 +86,11 @@ static int parse_args(int argc, char **argv, struct allow_args *a)
 		case 'k': a->kernel = optarg; break;
 		case 'K': a->key = optarg; break;
 		case 'R': a->replace = true; break;
-		case 'i':
-			if (slpolicy_add_initrd(a->initrds, &a->n_initrds, optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'b':
-			if (slpolicy_add_bank(&a->banks, optarg) < 0)
-				return EXIT_USAGE;
-			break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return usage_error("bad option for allow%s", "");
+		default:
+			r = slpolicy_file_option(c, optarg, a->initrds, &a->n_initrds, &a->banks);
+			if (r)
+				return r < 0 ? EXIT_USAGE : usage_error("bad option for allow%s", "");
 		}
 	}
 	if (!a->root || optind != argc - 1 || (!a->kernel && !a->n_initrds))
@@ -130,29 +104,18 @@ static int parse_args(int argc, char **argv, struct allow_args *a)
 /* The policy file, read and valid (errors printed as `check` does); its tree, or NULL. */
 static json_object *load_valid(const char *path)
 {
-	struct policy_errors errs = { 0 };
+	_cleanup_free_ uint8_t *buf = NULL;
 	struct policy pol;
-	json_object *root = NULL;
-	uint8_t *buf = NULL;
+	json_object *root;
 	size_t len;
-	int r = slpolicy_read_file(path, POLICY_MAX_SIZE, &buf, &len);
 
-	if (r < 0) {
-		fprintf(stderr, "slpolicy: %s: %s\n", path, strerror(-r));
+	if (slpolicy_load_policy(path, &buf, &len, &pol) < 0)
 		return NULL;
-	}
-	if (policy_parse(buf, len, &pol, &errs) < 0) {
-		for (size_t i = 0; i < errs.count; i++)
-			printf("%s: %s: %s\n", path, errs.errors[i].where, errs.errors[i].reason);
-		policy_errors_free(&errs);
-	} else {
-		policy_free(&pol);
-		/* Valid: the tree has the shape policy_parse just checked. */
-		root = json_tokener_parse((const char *)buf);
-		if (!root)
-			fprintf(stderr, "slpolicy: %s: cannot parse it again\n", path);
-	}
-	free(buf);
+	policy_free(&pol);
+	/* Valid: the tree has the shape policy_parse just checked. */
+	root = json_tokener_parse((const char *)buf);
+	if (!root)
+		fprintf(stderr, "slpolicy: %s: cannot parse it again\n", path);
 	return root;
 }
 
@@ -169,7 +132,7 @@ static int put_digests(int root_fd, const char *file, unsigned banks, bool repla
 	}
 	if (replace)
 		json_object_array_del_idx(list, 0, json_object_array_length(list));
-	add_digests(list, banks, &d);
+	slpolicy_add_digests(list, banks, &d);
 	return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "cleanup.h"
+#include "fileio.h"
 #include "policy.h"
 #include "signature.h"
 #include "slpolicy.h"
@@ -74,17 +76,17 @@ static int sign_with(const char *key_path, const uint8_t *msg, size_t len,
 
 int slpolicy_sign_to(const char *key_path, const char *policy_path, const char *sig_path)
 {
-	uint8_t *buf, sig[POLICY_SIGNATURE_SIZE];
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint8_t sig[POLICY_SIGNATURE_SIZE];
 	size_t len;
 	FILE *out;
-	int r = slpolicy_read_file(policy_path, POLICY_MAX_SIZE, &buf, &len);
+	int r = file_read_all(policy_path, POLICY_MAX_SIZE, &buf, &len);
 
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", policy_path, strerror(-r));
 		return r;
 	}
 	r = sign_with(key_path, buf, len, sig);
-	free(buf);
 	if (r < 0)
 		return r;
 	out = fopen(sig_path, "wbe");
@@ -145,7 +147,8 @@ int cmd_verify(int argc, char **argv)
 {
 	char sig_path[4200];
 	const char *pub = NULL, *policy = NULL;
-	uint8_t key[POLICY_KEY_SIZE], *buf, *sig;
+	_cleanup_free_ uint8_t *buf = NULL, *sig = NULL;
+	uint8_t key[POLICY_KEY_SIZE];
 	size_t len, sig_len;
 	int r = parse_key_args(argc, argv, "pubkey", &pub, &policy, sig_path, sizeof(sig_path));
 	bool ok;
@@ -154,22 +157,17 @@ int cmd_verify(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	if (policy_pubkey_load(pub, key) < 0)
 		return EXIT_REFUSED;
-	if ((r = slpolicy_read_file(policy, POLICY_MAX_SIZE, &buf, &len)) < 0) {
+	if ((r = file_read_all(policy, POLICY_MAX_SIZE, &buf, &len)) < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", policy, strerror(-r));
 		return EXIT_REFUSED;
 	}
-	if ((r = slpolicy_read_file(sig_path, POLICY_SIGNATURE_SIZE, &sig, &sig_len)) < 0 ||
+	if ((r = file_read_all(sig_path, POLICY_SIGNATURE_SIZE, &sig, &sig_len)) < 0 ||
 	    sig_len != POLICY_SIGNATURE_SIZE) {
 		fprintf(stderr, "slpolicy: %s: %s\n", sig_path,
 			r < 0 && r != -E2BIG ? strerror(-r) : "must be exactly 64 bytes");
-		if (r == 0)
-			free(sig);
-		free(buf);
 		return EXIT_REFUSED;
 	}
 	ok = signature_verify(key, buf, len, sig);
-	free(buf);
-	free(sig);
 	if (!ok) {
 		printf("%s: signature does not match the policy and the key\n", sig_path);
 		return EXIT_REFUSED;

@@ -31,13 +31,31 @@ int slpolicy_add_bank(unsigned *banks, const char *name);
  * printing the usage error "too many --initrd" (exit with EXIT_USAGE). */
 int slpolicy_add_initrd(const char **initrds, size_t *n_initrds, const char *path);
 
+/* The options new and allow share: getopt's 'i' (--initrd PATH, appended in order) and 'b'
+ * (--bank BANK). 0 when c was one of them, -1 after a usage error (printed, exit with
+ * EXIT_USAGE), 1 when c is neither. */
+int slpolicy_file_option(int c, const char *arg, const char **initrds, size_t *n_initrds,
+			 unsigned *banks);
+
 /* Opens the --root (or --sys) directory O_RDONLY | O_DIRECTORY; on failure prints
  * "slpolicy: DIR: reason" and returns -1. */
 int slpolicy_open_root(const char *root);
 
-/* Reads a whole file of at most cap bytes (-E2BIG beyond) into a malloc'ed, NUL-terminated
- * buffer. 0 or -errno. */
-int slpolicy_read_file(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len);
+/* Reads and validates a policy file; prints every error as "FILE: where: reason". */
+struct policy;
+int slpolicy_load_policy(const char *path, uint8_t **ret_buf, size_t *ret_len,
+			 struct policy *ret);
+
+/* ["sha256:HEX", ...]: the digests of d in each bank of the mask, as allow-lists hold them. */
+struct json_object;
+struct json_object *slpolicy_digest_array(unsigned banks, const struct digest_set *d);
+/* Appends to arr each "sha256:HEX" of d in the banks of the mask that arr does not hold. */
+void slpolicy_add_digests(struct json_object *arr, unsigned banks, const struct digest_set *d);
+
+/* slpolicy new --root DIR --kernel PATH [--initrd PATH]... --cmdline STR [--name] [--bank]. */
+int cmd_new(int argc, char **argv);
+/* slpolicy predict POLICY --root DIR [...]: see the usage text and slpolicy(8). */
+int cmd_predict(int argc, char **argv);
 
 /* slpolicy sign --key KEY.pem POLICY [--sig FILE]; verify --pubkey PUB.pem POLICY [--sig]. */
 int cmd_sign(int argc, char **argv);
@@ -67,9 +85,6 @@ int predict_pcrs_collect(struct predict_pcrs *p, const char *arg); /* -E2BIG whe
  * their mask. On error, a one-line reason in err. */
 int predict_pcrs_apply(const struct predict_pcrs *p, unsigned banks, bool drtm,
 		       struct pcr_state *st, unsigned *ret_given, char *err, size_t err_size);
-/* The PCRs a sealing policy covers, ascending: the given launcher PCRs, 19 with a policy key,
- * 21 and 22. ret_pcrs holds PCR_COUNT. Returns how many. */
-size_t predict_sealing_set(unsigned launcher, bool pubkey, unsigned *ret_pcrs);
 /* {"pcr_bank":"sha256","pcr_ids":"17,18,21,22","pcr_digest":"<unpadded base64url>"} */
 int predict_print_clevis(const struct pcr_state *st, enum hash_alg alg, const unsigned *pcrs,
 			 size_t n);

@@ -28,6 +28,6 @@ while IFS= read -r -d '' f; do
     files+=("$f=${f#"$boot_dir"}")
 done < <(find "$boot_dir" -type f -print0 | sort -z)
 size=$(( $(du -sm --apparent-size "$boot_dir" | cut -f1) * 5 / 4 + 64 ))
-"$here/../e2e/make-boot-disk.sh" "$out" "${fs[@]}" --size-mb "$size" \
+"$here/make-boot-disk.sh" "$out" "${fs[@]}" --size-mb "$size" \
     --esp-file "$image=/EFI/BOOT/BOOTX64.EFI" "${files[@]}"
 echo "make esp: $out ($layout layout, $(du -m --apparent-size "$out" | cut -f1) MiB)" >&2

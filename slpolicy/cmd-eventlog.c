@@ -16,6 +16,8 @@
 #include "digest.h"
 #include "event.h"
 #include "eventlog.h"
+#include "fileio.h"
+#include "hex.h"
 #include "pcr.h"
 #include "slpolicy.h"
 
@@ -48,36 +50,6 @@ struct verify_ctx {
 	struct pcr_values expected;
 };
 
-/* alg is the name of the declared variable: it cannot be parenthesised. */
-/* NOLINTBEGIN(bugprone-macro-parentheses) */
-#define FOR_EACH_BANK(alg, banks)                                                   \
-	for (enum hash_alg alg = HASH_SHA1; alg < HASH_ALG_COUNT; alg++)            \
-		if ((banks) & HASH_BANK(alg))
-/* NOLINTEND(bugprone-macro-parentheses) */
-
-static int hex_value(char c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
-/* Exactly 2 * n hex digits at s, either case. */
-static int hex_decode(const char *s, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < 2 * n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)(hex_value(s[2 * i]) << 4 | hex_value(s[2 * i + 1]));
-	return 0;
-}
-
-static void hex_encode(const uint8_t *v, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", v[i]);
-	out[2 * n] = '\0';
-}
-
 int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pcr,
 			 uint8_t *ret_value, const char **ret_reason)
 {
@@ -108,7 +80,7 @@ int parse_pcr_assignment(const char *s, enum hash_alg *ret_alg, unsigned *ret_pc
 	if (pcr >= PCR_COUNT)
 		return -EINVAL;
 	size = hash_alg_size(alg);
-	if (strlen(eq + 1) != 2 * size || hex_decode(eq + 1, size, value) < 0) {
+	if (strlen(eq + 1) != 2 * size || hex_decode(eq + 1, size, true, value) < 0) {
 		*ret_reason = "HEX must be a digest of the bank in hex (sha1: 40 digits, sha256: 64, "
 			      "sha384: 96, sha512: 128)";
 		return -EINVAL;
@@ -144,7 +116,7 @@ static int load_pcrs_file(const char *path, struct pcr_values *values)
 	uint8_t *buf;
 	size_t len;
 	unsigned lineno = 0;
-	int r = slpolicy_read_file(path, PCRS_FILE_MAX_SIZE, &buf, &len);
+	int r = file_read_all(path, PCRS_FILE_MAX_SIZE, &buf, &len);
 
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", path,
@@ -200,7 +172,7 @@ static int read_sysfs_pcr(const char *path, enum hash_alg alg, uint8_t *ret_valu
 	len = (size_t)got;
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		len--;
-	if (len != 2 * n || hex_decode(buf, n, ret_value) < 0)
+	if (len != 2 * n || hex_decode(buf, n, true, ret_value) < 0)
 		return -EBADMSG;
 	return 0;
 }
@@ -511,7 +483,7 @@ static int load_log(const char *path, struct event_list *ret_events, unsigned *r
 	char err[256] = "";
 	uint8_t *buf;
 	size_t len;
-	int r = slpolicy_read_file(path, EVENTLOG_MAX_SIZE, &buf, &len);
+	int r = file_read_all(path, EVENTLOG_MAX_SIZE, &buf, &len);
 
 	if (r < 0) {
 		fprintf(stderr, "slpolicy: %s: %s\n", path,
