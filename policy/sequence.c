@@ -24,7 +24,7 @@ unsigned sequence_pcr(bool drtm, unsigned pcr)
 
 size_t sequence_sealing_set(bool drtm, unsigned launcher, bool policy_key, unsigned *ret_pcrs)
 {
-	unsigned mask = (1u << PCR_NO_DRTM_CONFIG) | (1u << PCR_NO_DRTM_LAUNCH);
+	unsigned mask = launcher | (1u << PCR_NO_DRTM_CONFIG) | (1u << PCR_NO_DRTM_LAUNCH);
 	size_t n = 0;
 
 	if (drtm)

@@ -43,9 +43,10 @@ void sequence_free(struct sequence *seq);
 /* The PCR an SLL PCR (19, 21, 22) is recorded in: itself with DRTM, else 12 or 13. */
 unsigned sequence_pcr(bool drtm, unsigned pcr);
 
-/* The PCRs a secret sealed to this launch covers, ascending (ret_pcrs holds PCR_COUNT):
- * with DRTM the launcher's PCRs given as a mask, 19 when the image has a policy key, 21 and
- * 22; without, 12 and 13. Returns how many. */
+/* The PCRs a secret sealed to this launch covers, ascending (ret_pcrs holds PCR_COUNT): the
+ * PCRs given as inputs (a mask: with DRTM the launcher's 17, 18, 20; without, what booted
+ * sll.efi, e.g. 4 and 7), and with DRTM 19 when the image has a policy key, 21 and 22;
+ * without, 12 and 13. Returns how many. */
 size_t sequence_sealing_set(bool drtm, unsigned launcher, bool policy_key, unsigned *ret_pcrs);
 
 /* Each step appends its events and returns 0, -EPROTO when it may not follow the last step

@@ -127,6 +127,30 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
 	return 0;
 }
 
+/* A raw sealing set (what tpm2-tools and clevis seal to) must bind what launched: with DRTM
+ * the launcher's PCRs 17 (the SL image, as the DCE measured it) and 18 (on TrenchBoot kernels
+ * the launch's own command line and boot parameters); without, 4 (the boot application,
+ * sll.efi's Authenticode digest) and 7 (the Secure Boot state): PCRs 12 and 13 alone can be
+ * extended to the predicted values by any code at locality 0 after booting something else.
+ * 0, or the exit status of the refusal (printed). */
+static int check_binding(const struct predict_args *a, unsigned given)
+{
+	unsigned want = a->drtm ? (1u << 17) | (1u << 18) : (1u << 4) | (1u << 7);
+
+	if (!raw_format(a->format) || (given & want) == want)
+		return 0;
+	if (a->drtm)
+		return usage_error("--format %s needs --pcr 17=HEX and --pcr 18=HEX: without them "
+				   "any SL image, launched by anything, reproduces PCRs 21 and 22, and "
+				   "18 binds the launch's command line and boot parameters (take both "
+				   "with tpm2_pcrread in a launched runtime OS)", a->format);
+	return usage_error("--no-drtm --format %s needs --pcr 4=HEX and --pcr 7=HEX: PCRs 12 and "
+			   "13 alone can be extended to the predicted values by any code at "
+			   "locality 0 after booting something else; 4 (the boot application, "
+			   "sll.efi) and 7 (Secure Boot) bind what booted (tpm2_pcrread on this "
+			   "machine)", a->format);
+}
+
 /* Collectors other than "file" read the target machine: predicting them needs its capture. */
 static int check_sys_given(const struct predict_args *a, const struct policy *pol)
 {
@@ -236,8 +260,7 @@ int cmd_predict(int argc, char **argv)
 	if (predict_pcrs_apply(&a.pcrs, a.banks, a.drtm, &st, &launcher, pcr_err,
 			       sizeof(pcr_err)) < 0)
 		return usage_error("%s", pcr_err);
-	if (a.drtm && raw_format(a.format) && !(launcher & (1u << 17)))
-		fprintf(stderr, "slpolicy: warning: no --pcr 17=HEX: any SL image can reproduce "
-				"PCRs 21 and 22; seal to the launcher's PCR 17 and 18 too\n");
+	if ((r = check_binding(&a, launcher)) != 0)
+		return r;
 	return load_and_predict(&a, &st, launcher) < 0 ? EXIT_REFUSED : 0;
 }

@@ -25,6 +25,7 @@ TESTS=(
 	"tpm: tests/tpm/test-eventlog-tpm2tools.py"
 	"tpm: tests/tpm/test-seal-swtpm.py"
 	"tpm: tests/tpm/test-seal-systemd.py"
+	"tpm: tests/tpm/test-seal-hardening.py"
 	"fuzz: make fuzz FUZZ_SECONDS=60"
 	"bench: tests/bench/test-hashbench.py"
 	"build: tests/build/test-kconfig-check.sh"

@@ -60,10 +60,17 @@ def main():
                 "pcr_digest": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
         check(rc == 0 and json.loads(out) == want and out.count(b"\n") == 1,
               "clevis: sha1 bank, one line, unpadded base64url", out)
-        rc, out, err = run("--format", "clevis")
-        check(rc == 0 and "warning: no --pcr 17" in err and
-              json.loads(out)["pcr_ids"] == "21,22", "clevis without PCR 17: 21,22 and a warning",
-              err)
+        rc, out, err = run("--format", "json")
+        check(rc == 0 and sorted(json.loads(out)["sha256"]) == ["21", "22"],
+              "json without the launcher's PCRs: 21 and 22 (not a sealing format)", err)
+
+        # The no-DRTM sealing set: what booted sll.efi (4, 7) beside 12 and 13.
+        p4, p7 = os.urandom(32), os.urandom(32)
+        rc, out, err = run("--no-drtm", "--pcr", "4=" + p4.hex(), "--pcr", "7=" + p7.hex(),
+                           "--format", "tpm2")
+        want = p4 + p7 + chain("sha256", zero("sha256"), [h("sha256", pol)]) + \
+            launch_pcr22("sha256", [kernel], cmdline)
+        check(rc == 0 and out == want, "--no-drtm tpm2: 4, 7 as given, then 12 and 13", err)
 
         refusals = [
             (["--pcr", "21=" + p17], "after a dynamic launch only PCR 17, 18 and 20"),
@@ -79,6 +86,11 @@ def main():
             (["--bank", "sha1", "--bank", "sha256", "--format", "clevis"],
              "take exactly one --bank"),
             (["--format", "yaml"], "unknown --format yaml"),
+            (["--format", "clevis"], "needs --pcr 17=HEX and --pcr 18=HEX"),
+            (["--pcr", "17=" + p17, "--format", "tpm2"], "needs --pcr 17=HEX and --pcr 18=HEX"),
+            (["--no-drtm", "--format", "tpm2"], "needs --pcr 4=HEX and --pcr 7=HEX"),
+            (["--no-drtm", "--pcr", "7=" + p17, "--format", "clevis"],
+             "needs --pcr 4=HEX and --pcr 7=HEX"),
         ]
         for args, reason in refusals:
             rc, out, err = run(*args)

@@ -92,8 +92,11 @@ static void test_pcr_mapping(void)
 	      set[4] == 22, "DRTM set with a key and the launcher's PCRs");
 	n = sequence_sealing_set(true, 0, false, set);
 	CHECK(n == 2 && set[0] == 21 && set[1] == 22, "DRTM set without a key");
-	n = sequence_sealing_set(false, 1u << 17, true, set);
-	CHECK(n == 2 && set[0] == 12 && set[1] == 13, "no-DRTM set");
+	n = sequence_sealing_set(false, 0, true, set);
+	CHECK(n == 2 && set[0] == 12 && set[1] == 13, "no-DRTM set without inputs");
+	n = sequence_sealing_set(false, (1u << 4) | (1u << 7), true, set);
+	CHECK(n == 4 && set[0] == 4 && set[1] == 7 && set[2] == 12 && set[3] == 13,
+	      "no-DRTM set with what booted sll.efi (4, 7)");
 }
 
 static char dir[256];
