@@ -8,6 +8,7 @@ for another purpose, with the real tpm2-tools against swtpm on the host.
   the recording. The control: the same kind of secret through tpm2_create and tpm2_unseal
   without sessions (what sll-seal did before) is found in the recording, so the probe sees what
   crosses.
+- An object sealed the way sll-seal did before it made an SRK still unseals.
 - Owner password: with one set (tpm2_changeauth -c o), seal without --owner-auth-file fails
   naming it; with it, seal, seal --replace and unseal work, and the password is in no command
   line of any tool sll-seal runs (a wrapper records every argv). clevis's tpm2 pin and
@@ -142,6 +143,31 @@ def sniffing(tmp):
                      ctx[2], input=clear)]
         check(all(s.returncode == 0 for s in steps) and rec.seen(clear),
               "sniffing (control): a secret sent without parameter encryption is seen")
+
+
+def sealed_before_srk(tmp):
+    """An object sealed the way sll-seal did before it made an SRK (a transient primary as
+    parent, no 0x81000001): the new unseal salts with that primary again and unseals it."""
+    with SwTpm(os.path.join(tmp, "legacy")) as tpm:
+        env, values = tpm.env, pcr_values(tpm.env, tmp)
+        ctx = {n: os.path.join(tmp, "legacy-" + n) for n in ("p", "pol", "pub", "priv", "obj")}
+        secret = os.urandom(32)
+        steps = [run(env, "tpm2_createpolicy", "-Q", "--policy-pcr", "-l", PCRS, "-f", values,
+                     "-L", ctx["pol"]),
+                 run(env, "tpm2_createprimary", "-Q", "-C", "o", "-g", "sha256", "-G", "ecc256",
+                     "-c", ctx["p"], "-a", "restricted|decrypt|fixedtpm|fixedparent|"
+                     "sensitivedataorigin|userwithauth|noda"),
+                 run(env, "tpm2_create", "-Q", "-C", ctx["p"], "-g", "sha256", "-L", ctx["pol"],
+                     "-a", "fixedtpm|fixedparent|noda|adminwithpolicy", "-i", "-", "-u",
+                     ctx["pub"], "-r", ctx["priv"], input=secret),
+                 run(env, "tpm2_load", "-Q", "-C", ctx["p"], "-u", ctx["pub"], "-r", ctx["priv"],
+                     "-c", ctx["obj"]),
+                 run(env, "tpm2_evictcontrol", "-Q", "-C", "o", "-c", ctx["obj"], HANDLE)]
+        check(all(s.returncode == 0 for s in steps), "legacy: sealed the previous way",
+              " ".join(s.stderr.decode() for s in steps))
+        r = run(env, SLL_SEAL, "unseal", "--pcrs", PCRS, "--handle", HANDLE)
+        check(r.returncode == 0 and r.stdout == secret,
+              "legacy: unsealed without an SRK (salted with the old parent)", r.stderr.decode())
 
 
 def argv_logger(bindir, log):
@@ -289,6 +315,7 @@ def policy_ref(tmp):
 
 with tempfile.TemporaryDirectory() as tmp:
     sniffing(tmp)
+    sealed_before_srk(tmp)
     owner_password(tmp)
     replace_failures(tmp)
     policy_ref(tmp)
