@@ -75,8 +75,11 @@ def main():
         check(text == ["sha256:21=" + chain("sha256", bytes(32),
                                             [hashlib.sha256(policy_bytes).digest()]).hex(),
                        "sha256:22=" + want22.hex()], "text format, sha256 by default")
-        raw = run("predict", policy_file, "--root", boot, "--bank", "sha1", "--format", "tpm2")
-        check(len(raw.stdout) == 40, "tpm2 format: PCR 21 and 22 raw sha1 digests")
+        p17, p18 = os.urandom(20), os.urandom(20)
+        raw = run("predict", policy_file, "--root", boot, "--bank", "sha1", "--format", "tpm2",
+                  "--pcr", "17=" + p17.hex(), "--pcr", "18=" + p18.hex())
+        check(len(raw.stdout) == 80 and raw.stdout[:40] == p17 + p18,
+              "tpm2 format: PCR 17, 18 as given, then 21 and 22, raw sha1 digests")
 
         start12, start13 = os.urandom(32), os.urandom(32)
         nod = run("predict", policy_file, "--root", boot, "--no-drtm", "--format", "json",
