@@ -25,8 +25,6 @@ int predict_pcrs_collect(struct predict_pcrs *p, const char *arg)
 /* "N=HEX" without a bank: the one selected bank's. */
 static int with_bank(const char *arg, unsigned banks, char *out, size_t size, const char **reason)
 {
-	int a;
-
 	if (strchr(arg, ':')) {
 		snprintf(out, size, "%s", arg);
 		return 0;
@@ -35,9 +33,8 @@ static int with_bank(const char *arg, unsigned banks, char *out, size_t size, co
 		*reason = "without BANK: it needs exactly one --bank";
 		return -EINVAL;
 	}
-	for (a = 0; a < HASH_ALG_COUNT && !(banks & HASH_BANK(a)); a++)
-		;
-	if ((size_t)snprintf(out, size, "%s:%s", hash_alg_name((enum hash_alg)a), arg) >= size) {
+	if ((size_t)snprintf(out, size, "%s:%s", hash_alg_name(hash_alg_first(banks)), arg) >=
+	    size) {
 		*reason = "too long";
 		return -EINVAL;
 	}
