@@ -36,8 +36,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 # json-c: our patched build (build.sh), the same source as slinit's; nettle: Debian's.
 HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
-.PHONY: all image slinit slpolicy sll-collect demo test unit valgrind lint tidy esp sign clean \
-	distclean reprocheck
+.PHONY: all image slinit slpolicy sll-collect sll-attest demo test unit valgrind lint tidy esp \
+	sign clean distclean reprocheck
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 # ROLLBACK_NV=0x01XXXXXX[:ordinary]: every policy's serial is checked against that TPM NV
@@ -74,12 +74,21 @@ unit: $(UNIT_TESTS)
 # Modules of init/ and kexec/ that unit tests exercise beside the core (launch-read: slinit's
 # side of test-sequence; it needs the memfd calls of kexec/load.c).
 UNIT_INIT_SRCS := init/options.c init/launch-read.c kexec/load.c
-HOST_CFLAGS += -Itests/unit
+HOST_CFLAGS += -Itests/unit -Islpolicy
+
+# The attestation verifier's modules (slpolicy/attest-*.c): its unit test and fuzz target link
+# them with Debian's tss2-mu and OpenSSL.
+ATTEST_SRCS := $(wildcard slpolicy/attest-*.c)
+ATTEST_LIBS := -ltss2-mu -lcrypto
+$(BUILD)/unit/test-attest: $(ATTEST_SRCS:%.c=$(OBJ)/host/%.o)
+$(BUILD)/unit/test-attest: EXTRA_LIBS := $(ATTEST_LIBS)
+$(BUILD)/unit-vg/test-attest: $(ATTEST_SRCS:%.c=$(OBJ)/host-vg/%.o)
+$(BUILD)/unit-vg/test-attest: EXTRA_LIBS := $(ATTEST_LIBS)
 
 $(BUILD)/unit/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host/%.o) \
 		$(UNIT_INIT_SRCS:%.c=$(OBJ)/host/%.o)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS) $(EXTRA_LIBS)
 
 $(OBJ)/host/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,7 +124,7 @@ valgrind: $(VG_TESTS)
 $(BUILD)/unit-vg/test-%: tests/unit/test-%.c $(CORE_SRCS:%.c=$(OBJ)/host-vg/%.o) \
 		$(UNIT_INIT_SRCS:%.c=$(OBJ)/host-vg/%.o)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS) $(EXTRA_LIBS)
 
 $(OBJ)/host-vg/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -127,20 +136,34 @@ SLPOLICY_OBJS := $(SLPOLICY_SRCS:%.c=$(OBJ)/host-rel/%.o)
 
 slpolicy: $(BUILD)/slpolicy
 
-# OpenSSL only reads the admin's PEM keys and signs; verifying is the core's (nettle).
+# OpenSSL reads the admin's PEM keys and signs, and does attestation's X.509 and TPM
+# credential crypto; verifying policy signatures is the core's (nettle). tss2-mu (Debian's)
+# reads the TPM structures of attestation evidence.
 $(BUILD)/slpolicy: $(SLPOLICY_OBJS)
-	$(HOST_CC) -o $@ $^ $(HOST_LIBS) -lcrypto
+	$(HOST_CC) -o $@ $^ $(HOST_LIBS) -ltss2-mu -lcrypto
 
 $(OBJ)/host-rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(CSTD) $(CWARN) -O2 -g -Ipolicy -Islpolicy -isystem $(HOST_SYSROOT)/include -MMD -MP -c -o $@ $<
 
+# sll-attest: the attested machine's side of remote attestation (enroll, activate, quote), a
+# host binary like slpolicy over Debian's tpm2-tss (SAPI, tctildr: any TCTI); no crypto
+# library, the TPM does it all.
+SLL_ATTEST_SRCS := $(wildcard tools/sll-attest/*.c) policy/hex.c policy/fileio.c
+SLL_ATTEST_OBJS := $(SLL_ATTEST_SRCS:%.c=$(OBJ)/host-rel/%.o)
+
+sll-attest: $(BUILD)/sll-attest
+
+$(BUILD)/sll-attest: $(SLL_ATTEST_OBJS)
+	$(HOST_CC) -o $@ $^ $(HOST_SYSROOT)/lib/libjson-c.a -ltss2-sys -ltss2-mu -ltss2-tctildr \
+		-ltss2-rc
+
 demo: all
-	$(MAKE) slpolicy
+	$(MAKE) slpolicy sll-attest
 	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/e2e/demo.py
 
 test: all
-	$(MAKE) slpolicy sll-collect
+	$(MAKE) slpolicy sll-collect sll-attest
 	tests/run-all.sh
 
 clean:
@@ -170,13 +193,14 @@ lint:
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
 
--include $(SLINIT_OBJS:.o=.d) $(SLL_COLLECT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d) $(SLPOLICY_OBJS:.o=.d)
+-include $(SLINIT_OBJS:.o=.d) $(SLL_COLLECT_OBJS:.o=.d) $(CORE_SRCS:%.c=$(OBJ)/host/%.d) $(SLPOLICY_OBJS:.o=.d) \
+	$(SLL_ATTEST_OBJS:.o=.d)
 
 # --- fuzz (eventlog) ---
 # libFuzzer targets: each tests/fuzz/fuzz-NAME.c is built with clang against the core and run
 # clang-tidy with the checked-in .clang-tidy; the musl code is checked against the sysroot's
 # headers, as it is compiled.
-TIDY_SRCS := $(wildcard policy/*.c init/*.c kexec/*.c slpolicy/*.c)
+TIDY_SRCS := $(wildcard policy/*.c init/*.c kexec/*.c slpolicy/*.c tools/sll-attest/*.c)
 tidy:
 	clang-tidy --quiet $(TIDY_SRCS) -- $(CSTD) -D_GNU_SOURCE -Ipolicy -Iinit -Ikexec -Islpolicy \
 		-isystem $(SYSROOT)/kernel-headers/include -isystem $(SYSROOT)/include \
@@ -187,7 +211,7 @@ tidy:
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := $(CSTD) $(CWARN) -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ipolicy -Iinit -Ikexec \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ipolicy -Iinit -Ikexec -Islpolicy \
 	-isystem $(HOST_SYSROOT)/include
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
@@ -197,7 +221,13 @@ fuzz-build: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(UNIT_INIT_SRCS) $(wildcard policy/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_INIT_SRCS) $(HOST_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_INIT_SRCS) $(FUZZ_EXTRA) $(HOST_LIBS) \
+		$(EXTRA_LIBS)
+
+# The evidence target runs the attestation verifier's modules.
+$(BUILD)/fuzz/fuzz-evidence: $(ATTEST_SRCS) $(wildcard slpolicy/attest*.h)
+$(BUILD)/fuzz/fuzz-evidence: FUZZ_EXTRA := $(ATTEST_SRCS)
+$(BUILD)/fuzz/fuzz-evidence: EXTRA_LIBS := $(ATTEST_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do \

@@ -56,7 +56,7 @@ APT_PACKAGES=(
 	libelf-dev libssl-dev dpkg-dev ccache rsync
 	autoconf automake libtool autoconf-archive libltdl-dev cmake gettext autopoint
 	linux-source-6.1 linux-image-amd64
-	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 python3
+	qemu-system-x86 swtpm swtpm-tools ovmf tpm2-tools libtss2-tcti-swtpm0 libtss2-dev python3
 	python3-jsonschema openssl kexec-tools
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
 	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool cpuid shellcheck

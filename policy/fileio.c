@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -63,4 +64,27 @@ int file_read_all(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_l
 	if (fd < 0)
 		return -errno;
 	return fd_read_all(fd, cap, ret_buf, ret_len);
+}
+
+int file_write_replace(const char *path, const void *data, size_t len)
+{
+	_cleanup_free_ char *tmp = NULL;
+	int fd, r;
+
+	if (asprintf(&tmp, "%s.new", path) < 0)
+		return -ENOMEM;
+	/* O_EXCL: never write through a link someone left at the temporary name. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = fd_write_all(fd, data, len);
+	if (r == 0 && fsync(fd) != 0)
+		r = -errno;
+	if (close(fd) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
 }

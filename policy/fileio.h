@@ -15,3 +15,7 @@ int fd_write_sink(void *ctx, const void *data, size_t len);
 int fd_read_all(int fd, size_t cap, uint8_t **ret_buf, size_t *ret_len);
 /* fd_read_all of the file at path. */
 int file_read_all(const char *path, size_t cap, uint8_t **ret_buf, size_t *ret_len);
+
+/* Replaces the file at path with len bytes: written to path.new (which must not exist),
+ * synced, renamed over path; a crash leaves the old file or the new one. 0 or -errno. */
+int file_write_replace(const char *path, const void *data, size_t len);

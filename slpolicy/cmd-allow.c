@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "measure.h"
 #include "policy.h"
 #include "signature.h"
@@ -44,8 +45,8 @@ static int write_policy(const char *path, const char *text)
 {
 	struct policy_errors errs = { 0 };
 	struct policy check;
-	char tmp[4200];
-	FILE *f;
+	_cleanup_free_ char *buf = NULL;
+	int r;
 
 	if (policy_parse((const uint8_t *)text, strlen(text), &check, &errs) < 0) {
 		for (size_t i = 0; i < errs.count; i++)
@@ -55,16 +56,10 @@ static int write_policy(const char *path, const char *text)
 		return -EINVAL;
 	}
 	policy_free(&check);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "wxe");
-	if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
-		int r = -errno;
-		fprintf(stderr, "slpolicy: %s: %s\n", f ? path : tmp, strerror(errno));
-		unlink(tmp);
-		return r;
-	}
-	return 0;
+	r = asprintf(&buf, "%s\n", text) < 0 ? -ENOMEM : file_write_replace(path, buf, strlen(buf));
+	if (r < 0)
+		fprintf(stderr, "slpolicy: %s: %s\n", path, strerror(-r));
+	return r;
 }
 
 /* -1 to go on, or the exit status (usage errors, --help). */

@@ -18,7 +18,7 @@
 #define DEFAULT_POLICY_PATH "/slaunch/policy.json"
 
 struct predict_args {
-	const char *policy, *root, *entry, *format, *sys, *policy_path, *pubkey;
+	const char *policy, *root, *entry, *format, *sys, *policy_path, *pubkey, *merge;
 	unsigned banks;
 	bool drtm, help;
 	struct predict_pcrs pcrs;
@@ -77,6 +77,12 @@ static bool raw_format(const char *format)
 	return strcmp(format, "tpm2") == 0 || strcmp(format, "clevis") == 0;
 }
 
+/* The formats a TPM or a verifier checks values against: they must bind what launched. */
+static bool binding_format(const char *format)
+{
+	return raw_format(format) || strcmp(format, "keylime") == 0;
+}
+
 /* 0, or the exit status of a usage error (printed). */
 static int parse_args(int argc, char **argv, struct predict_args *a)
 {
@@ -86,7 +92,7 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
 		{ "pcr", required_argument, NULL, 'p' },    { "format", required_argument, NULL, 'f' },
 		{ "policy-path", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
 		{ "pubkey", required_argument, NULL, 'K' }, { "sys", required_argument, NULL, 'S' },
-		{ 0 },
+		{ "merge", required_argument, NULL, 'M' }, { 0 },
 	};
 	int c;
 
@@ -101,6 +107,7 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
 		case 'P': a->policy_path = optarg; break;
 		case 'K': a->pubkey = optarg; break;
 		case 'S': a->sys = optarg; break;
+		case 'M': a->merge = optarg; break;
 		case 'b':
 			if (slpolicy_add_bank(&a->banks, optarg) < 0)
 				return EXIT_USAGE;
@@ -117,9 +124,11 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
 		return usage_error("predict needs POLICY and --root DIR%s", "");
 	a->policy = argv[optind];
 	if (strcmp(a->format, "text") != 0 && strcmp(a->format, "json") != 0 &&
-	    !raw_format(a->format) && strcmp(a->format, "events") != 0)
-		return usage_error("unknown --format %s (text, json, tpm2, clevis, events)",
+	    !binding_format(a->format) && strcmp(a->format, "events") != 0)
+		return usage_error("unknown --format %s (text, json, tpm2, clevis, keylime, events)",
 				   a->format);
+	if (a->merge && strcmp(a->format, "keylime") != 0)
+		return usage_error("--merge is for --format keylime%s", "");
 	if (!a->banks)
 		a->banks = HASH_BANK(HASH_SHA256);
 	if (raw_format(a->format) && (a->banks & (a->banks - 1)))
@@ -137,7 +146,7 @@ static int check_binding(const struct predict_args *a, unsigned given)
 {
 	unsigned want = a->drtm ? (1u << 17) | (1u << 18) : (1u << 4) | (1u << 7);
 
-	if (!raw_format(a->format) || (given & want) == want)
+	if (!binding_format(a->format) || (given & want) == want)
 		return 0;
 	if (a->drtm)
 		return usage_error("--format %s needs --pcr 17=HEX and --pcr 18=HEX: without them "
@@ -201,6 +210,8 @@ static int predict_and_print(const struct predict_args *a, struct predict_input 
 			print_events(&seq.events, a->banks);
 		else if (strcmp(a->format, "clevis") == 0)
 			r = predict_print_clevis(st, hash_alg_first(a->banks), pcrs, n);
+		else if (strcmp(a->format, "keylime") == 0)
+			r = predict_print_keylime(st, pcrs, n, a->merge);
 		else
 			print_prediction(st, pcrs, n, a->format);
 	}

@@ -33,14 +33,16 @@ const char usage_text[] =
 	"      (the boot partition's contents; PATHs are relative to its root)\n"
 	"  predict POLICY --root DIR [--sys DIR] [--entry NAME] [--bank BANK|all]...\n"
 	"      [--policy-path PATH] [--pubkey PUB.pem] [--pcr [BANK:]N=HEX]... [--no-drtm]\n"
-	"      [--format text|json|tpm2|clevis|events]\n"
+	"      [--format text|json|tpm2|clevis|keylime|events] [--merge KEYLIME.json]\n"
 	"      print the PCR values slinit will leave after launching the entry (with\n"
 	"      --pubkey, for an image built with that policy key: PCR 19 too); --sys: the\n"
 	"      target's captured system tree (sll-collect) for dmi, cpuid and storage collectors;\n"
 	"      --pcr gives the launcher's PCRs 17, 18 (and 20), which are then part of the\n"
 	"      sealing set (with --no-drtm: PCR 4 and 7 of the machine, and the current values of\n"
 	"      PCR 12 and 13); tpm2: the raw values in PCR order for tpm2_createpolicy -f; clevis:\n"
-	"      the tpm2 pin's configuration; both need --pcr 17 and 18 (--no-drtm: 4 and 7)\n"
+	"      the tpm2 pin's configuration; keylime: Keylime's tpm_policy (--merge: add to a\n"
+	"      previous one, e.g. the current state's); these need --pcr 17 and 18 (--no-drtm:\n"
+	"      4 and 7)\n"
 	"  allow POLICY --root DIR [--entry NAME] [--kernel PATH] [--initrd PATH]...\n"
 	"      [--bank BANK]... [--replace] [--key KEY.pem]\n"
 	"      add the digests of the files under DIR to the entry's allow lists (an upgrade):\n"
@@ -56,6 +58,19 @@ const char usage_text[] =
 	"  eventlog FILE --verify [--pcrs FILE | --sysfs DIR] [--start BANK:N=HEX]...\n"
 	"      print a TCG event log, or replay it and compare with the expected PCR values\n"
 	"      (lines BANK:N=HEX, or the live ones: --sysfs /sys/class/tpm/tpm0 by default)\n"
+	"  attest nonce\n"
+	"      print a fresh challenge (32 random bytes in hex) for sll-attest quote --nonce\n"
+	"  attest enroll ENROLL.json --ca CA.pem... --credential OUT.json --pending OUT.json\n"
+	"      check a machine's EK certificate (sll-attest enroll) against the CAs and its\n"
+	"      AK's template; write the credential for sll-attest activate\n"
+	"  attest trust PENDING.json ACTIVATED.json --out MACHINE.json\n"
+	"      check the secret the machine's TPM recovered; write the machine's trusted AK\n"
+	"  attest verify EVIDENCE.json --machine MACHINE.json --nonce HEX --policy POLICY...\n"
+	"      --root DIR [--sys DIR] [--pubkey PUB.pem] [--policy-path PATH] [--no-drtm]\n"
+	"      [--bank BANK]... --pcr [BANK:]N=HEX... [--min-serial N] [--format text|json]\n"
+	"      check a quote (sll-attest quote) and name what launched: the policy, entry,\n"
+	"      kernel and initrds, or the first event no accepted launch has; --pcr: the\n"
+	"      launcher's PCRs 17 and 18 (--no-drtm: 4 and 7), repeatable for several values\n"
 	"\n"
 	"Exit codes: 0 ok, 1 refused or invalid input, 2 usage error.\n";
 
@@ -87,6 +102,7 @@ static const struct {
 	{ "new", cmd_new },
 	{ "predict", cmd_predict },
 	{ "eventlog", cmd_eventlog },
+	{ "attest", cmd_attest },
 	{ "sign", cmd_sign },
 	{ "allow", cmd_allow },
 	{ "verify", cmd_verify },

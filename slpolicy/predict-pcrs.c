@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <nettle/base64.h>
 
+#include "hex.h"
 #include "measure.h"
 #include "pcr.h"
 #include "slpolicy.h"
@@ -128,4 +129,80 @@ int predict_print_clevis(const struct pcr_state *st, enum hash_alg alg, const un
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(cfg);
 	return 0;
+}
+
+/* The previous allow-list of --merge: {"N": ["hex", ...], ...} and nothing else. */
+static json_object *load_keylime(const char *path)
+{
+	json_object *doc = json_object_from_file(path);
+	const char *why = NULL;
+
+	if (!doc || !json_object_is_type(doc, json_type_object))
+		why = "not a JSON object";
+	else {
+		json_object_object_foreach(doc, key, val) {
+			char *end;
+			unsigned long pcr = strtoul(key, &end, 10);
+
+			if (*end || end == key || pcr >= PCR_COUNT ||
+			    !json_object_is_type(val, json_type_array))
+				why = "a member is not \"PCR\": [values]";
+			for (size_t i = 0; !why && i < json_object_array_length(val); i++)
+				if (!json_object_is_type(json_object_array_get_idx(val, i),
+							 json_type_string))
+					why = "a value is not a string";
+		}
+	}
+	if (why) {
+		fprintf(stderr, "slpolicy: --merge %s: %s\n", path, why);
+		json_object_put(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static void add_unique(json_object *list, const char *hex)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(list, i)), hex) == 0)
+			return;
+	json_object_array_add(list, json_object_new_string(hex));
+}
+
+int predict_print_keylime(const struct pcr_state *st, const unsigned *pcrs, size_t n,
+			  const char *merge)
+{
+	json_object *doc = merge ? load_keylime(merge) : json_object_new_object();
+	char key[4], hex[2 * HASH_MAX_SIZE + 1];
+
+	if (!doc)
+		return -EINVAL;
+	/* A PCR only one state lists would be checked against that state's values alone. */
+	if (merge && (size_t)json_object_object_length(doc) != n)
+		goto other_pcrs;
+	for (size_t i = 0; i < n; i++) {
+		json_object *list;
+
+		snprintf(key, sizeof(key), "%u", pcrs[i]);
+		if (!json_object_object_get_ex(doc, key, &list)) {
+			if (merge)
+				goto other_pcrs;
+			list = json_object_new_array();
+			json_object_object_add(doc, key, list);
+		}
+		FOR_EACH_BANK(alg, st->banks) {
+			hex_encode(st->value[alg][pcrs[i]], hash_alg_size(alg), hex);
+			add_unique(list, hex);
+		}
+	}
+	printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+	return 0;
+other_pcrs:
+	fprintf(stderr, "slpolicy: --merge %s: lists other PCRs than this prediction: Keylime "
+		"would check the PCRs only one of them has against that one's values alone\n",
+		merge);
+	json_object_put(doc);
+	return -EINVAL;
 }

@@ -72,6 +72,10 @@ int policy_pubkey_load(const char *pem_path, uint8_t ret_key[32]);
 /* slpolicy eventlog FILE [--json] | --verify [--pcrs FILE | --sysfs DIR] [--start ...]... */
 int cmd_eventlog(int argc, char **argv);
 
+/* slpolicy attest nonce | enroll | trust | verify: remote attestation's verifier. */
+int cmd_attest(int argc, char **argv);
+int cmd_attest_verify(int argc, char **argv);
+
 /* predict --pcr: collected while parsing options, applied once the banks are known. */
 #define PREDICT_MAX_PCR_ARGS ((size_t)PCR_COUNT * HASH_ALG_COUNT)
 struct predict_pcrs {
@@ -86,5 +90,9 @@ int predict_pcrs_collect(struct predict_pcrs *p, const char *arg); /* -E2BIG whe
 int predict_pcrs_apply(const struct predict_pcrs *p, unsigned banks, bool drtm,
 		       struct pcr_state *st, unsigned *ret_given, char *err, size_t err_size);
 /* {"pcr_bank":"sha256","pcr_ids":"17,18,21,22","pcr_digest":"<unpadded base64url>"} */
+/* Keylime's tpm_policy: {"N": ["hex", ...], ...} for the PCRs in pcrs, each bank's value; with
+ * merge (a previous output), its values are kept and these added (the same PCRs only). */
+int predict_print_keylime(const struct pcr_state *st, const unsigned *pcrs, size_t n,
+			  const char *merge);
 int predict_print_clevis(const struct pcr_state *st, enum hash_alg alg, const unsigned *pcrs,
 			 size_t n);

@@ -26,6 +26,8 @@ TESTS=(
 	"tpm: tests/tpm/test-seal-swtpm.py"
 	"tpm: tests/tpm/test-seal-systemd.py"
 	"tpm: tests/tpm/test-seal-hardening.py"
+	"tpm: tests/tpm/test-attest-tool.py"
+	"tpm: tests/tpm/test-attest-enroll.py"
 	"fuzz: make fuzz FUZZ_SECONDS=60"
 	"bench: tests/bench/test-hashbench.py"
 	"build: tests/build/test-kconfig-check.sh"
@@ -40,6 +42,7 @@ TESTS=(
 	"e2e: tests/e2e/test-collectors.py"
 	"e2e: tests/e2e/test-seal.py"
 	"e2e: tests/e2e/test-upgrade.py"
+	"e2e: tests/e2e/test-attest.py"
 )
 
 passed=0 failed=0 failed_names=()

@@ -57,6 +57,13 @@
 #             key key.pub.pem and the signed states NAME.policy, NAME.sig; not
 #             measured, not secret) into /tmp/signed for 50-unseal, printing
 #               sll-runtime: signed states <number of NAME.policy files>
+# attest.img: an initrd for the attestation test (listed after initrd.img): the
+#             host-built $BUILD/sll-attest (make sll-attest; SLL_ATTEST=FILE
+#             overrides) as /bin/sll-attest, the libraries ldd names for it, the
+#             loader, and /etc/sll-runtime.d/70-attest: with sll.attest=ttyS1 it
+#             answers the verifier's requests on that serial port (a second one
+#             the test gives QEMU) until "done", see the step's comment, then prints
+#               sll-runtime: attest: <n> requests answered
 #
 # Incremental: nothing is rebuilt when the kernel package, busybox and this
 # script are unchanged (a stamp in OUTDIR records them).
@@ -99,15 +106,18 @@ fi
 mkdir -p "$outdir"
 stamp=$outdir/.runtime-stamp
 sll_seal=$ROOT/tools/sll-seal
+sll_attest=${SLL_ATTEST:-$BUILD/sll-attest}
+[[ -x $sll_attest ]] || die "no $sll_attest: run make sll-attest"
 tpm2_bin=$(command -v tpm2) || die "no tpm2 (tpm2-tools): run build.sh packages"
 want=$(printf '%s\n' "kernel $kpkg $kver" \
     "busybox $(sha256sum <"$BUSYBOX" | cut -d' ' -f1)" \
     "script $(sha256sum <"$self" | cut -d' ' -f1)" \
     "tpm2-tools $(dpkg-query -W -f='${Version}' tpm2-tools)" \
     "sll-seal $(sha256sum <"$sll_seal" | cut -d' ' -f1)" \
-    "cryptsetup $(dpkg-query -W -f='${Version}' cryptsetup-bin)")
+    "cryptsetup $(dpkg-query -W -f='${Version}' cryptsetup-bin)" \
+    "sll-attest $(sha256sum <"$sll_attest" | cut -d' ' -f1)")
 if [[ -f $outdir/vmlinuz && -f $outdir/initrd.img && -f $outdir/tpm2-tools.img &&
-    -f $outdir/luks.img && -f $stamp ]] &&
+    -f $outdir/luks.img && -f $outdir/attest.img && -f $stamp ]] &&
     [[ $(cat "$stamp") == "$want" ]]; then
     msg "up to date: $outdir ($kpkg $kver)"
     exit 0
@@ -409,13 +419,84 @@ find "$lk" -exec touch -h -d @0 {} +
 (cd "$lk" && find . -mindepth 1 | sed 's|^\./||' | sort |
     cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/luks.img"
 
+# --- attest.img --------------------------------------------------------------------------
+at=$tmp/attest
+mkdir -p "$at/bin" "$at/lib/x86_64-linux-gnu" "$at/lib64" "$at/etc/sll-runtime.d"
+install -m 0755 "$sll_attest" "$at/bin/sll-attest"
+{ libs_of "$sll_attest" "$tcti"; echo "$tcti"; } | install_libs "$at"
+[[ $(ldd "$sll_attest") == *"	$interp "* ]] || die "$sll_attest does not use $interp"
+install -m 0755 "$(readlink -f "$interp")" "$at$interp"
+cat >"$at/etc/sll-runtime.d/70-attest" <<'ATTEST'
+#!/bin/sh
+# Remote attestation over the serial port the command line names (sll.attest=ttyS1): the
+# verifier's requests, one a line, each answered by sll-attest between "ok" or "error" and
+# "end": "enroll", "activate BASE64-OF-CREDENTIAL.json", "quote NONCE BANK[,BANK]", "done".
+say() { echo "sll-runtime: $*"; }
+port=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in sll.attest=*) port=${opt#*=} ;; esac
+done
+[ -n "$port" ] || exit 0
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
+dev=/dev/$port
+if ! stty -F "$dev" raw -echo 115200 2>/dev/null; then
+    say "attest: no serial port $dev"
+    exit 0
+fi
+exec 3<>"$dev"
+answer() {   # answer ARGS...: sll-attest ARGS --out FILE, its output or its error, then "end"
+    if sll-attest "$@" --out /tmp/answer 2>/tmp/attest.err; then
+        echo ok >&3
+        cat /tmp/answer >&3
+    else
+        echo error >&3
+        cat /tmp/attest.err >&3
+    fi
+    echo end >&3
+    rm -f /tmp/answer /tmp/attest.err
+}
+# The verifier may connect after the port opened: say "ready" until it answers.
+i=0
+line=''
+while [ $i -lt 120 ]; do
+    echo ready >&3
+    if read -r -t 1 line <&3; then break; fi
+    i=$((i + 1))
+done
+n=0
+while [ -n "$line" ] && [ $n -lt 32 ]; do
+    set -- $line
+    case $1 in
+    enroll) answer enroll ;;
+    activate) echo "$2" | base64 -d >/tmp/credential.json && answer activate /tmp/credential.json ;;
+    quote)
+        banks=''
+        for b in $(echo "$3" | tr ',' ' '); do banks="$banks --bank $b"; done
+        # shellcheck disable=SC2086
+        answer quote --nonce "$2" $banks ;;
+    done) break ;;
+    *) echo error >&3; echo "unknown request $1" >&3; echo end >&3 ;;
+    esac
+    n=$((n + 1))
+    line=''
+    read -r -t 120 line <&3 || break
+done
+say "attest: $n requests answered"
+ATTEST
+chmod 0755 "$at/etc/sll-runtime.d/70-attest"
+find "$at" -exec touch -h -d @0 {} +
+(cd "$at" && find . -mindepth 1 | sed 's|^\./||' | sort |
+    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/attest.img"
+
 # --- install --------------------------------------------------------------------------
 install -m 0644 "${vmlinuz[0]}" "$outdir/vmlinuz"
 install -m 0644 "$tmp/initrd.img" "$outdir/initrd.img"
 install -m 0644 "$tmp/tpm2-tools.img" "$outdir/tpm2-tools.img"
 install -m 0644 "$tmp/luks.img" "$outdir/luks.img"
+install -m 0644 "$tmp/attest.img" "$outdir/attest.img"
 printf '%s\n' "$want" >"$stamp"
 msg "built $outdir/vmlinuz ($(stat -c %s "$outdir/vmlinuz") bytes)," \
     "$outdir/initrd.img ($(stat -c %s "$outdir/initrd.img") bytes)," \
     "$outdir/tpm2-tools.img ($(stat -c %s "$outdir/tpm2-tools.img") bytes)," \
-    "$outdir/luks.img ($(stat -c %s "$outdir/luks.img") bytes)"
+    "$outdir/luks.img ($(stat -c %s "$outdir/luks.img") bytes)," \
+    "$outdir/attest.img ($(stat -c %s "$outdir/attest.img") bytes)"

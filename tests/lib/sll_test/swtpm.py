@@ -5,6 +5,7 @@ swtpm on the host for tpm2-tools (TPM2TOOLS_TCTI=swtpm:…), which can also play
 launch and extend the DRTM PCRs at locality 2, as the SL kernel does: tpm2-tools' swtpm TCTI
 always talks at locality 0, where the TPM refuses to extend PCRs 17-22."""
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -79,13 +80,56 @@ def dce_hash(ctrl, image):
     ctrl(CMD_HASH_END, b"")
 
 
-def setup_state(state, banks):
+# swtpm_localca's files in its statedir (swtpm's src/swtpm_localca): the root CA it creates
+# on first use, and the intermediate CA that signs the EK certificates (our "issuercert").
+EK_CA_ROOT = "swtpm-localca-rootca-cert.pem"
+EK_CA_ISSUER = "issuercert.pem"
+
+
+def write_ek_ca_config(ek_ca):
+    """swtpm_setup.conf, swtpm-localca.conf and swtpm-localca.options in the directory ek_ca,
+    all pointing into it (none of /etc's or ~/.config's files are read or written); the path
+    of swtpm_setup.conf."""
+    os.makedirs(ek_ca, exist_ok=True)
+    ek_ca = os.path.abspath(ek_ca)
+    localca = shutil.which("swtpm_localca") or "/usr/bin/swtpm_localca"
+    files = {
+        "swtpm-localca.conf": f"statedir = {ek_ca}\n"
+                              f"signingkey = {ek_ca}/signkey.pem\n"
+                              f"issuercert = {ek_ca}/{EK_CA_ISSUER}\n"
+                              f"certserial = {ek_ca}/certserial\n",
+        "swtpm-localca.options": "--platform-manufacturer SLL\n--platform-version 2.1\n"
+                                 "--platform-model swtpm\n",
+        "swtpm_setup.conf": f"create_certs_tool = {localca}\n"
+                            f"create_certs_tool_config = {ek_ca}/swtpm-localca.conf\n"
+                            f"create_certs_tool_options = {ek_ca}/swtpm-localca.options\n",
+    }
+    for name, text in files.items():
+        with open(os.path.join(ek_ca, name), "w") as f:
+            f.write(text)
+    return os.path.join(ek_ca, "swtpm_setup.conf")
+
+
+def ek_ca_certs(ek_ca):
+    """The PEM certificates of the local CA in ek_ca that signed the TPM's EK certificate:
+    [root CA (self-signed), intermediate CA (signed by the root, signs the EK certificates)]."""
+    return [os.path.join(ek_ca, EK_CA_ROOT), os.path.join(ek_ca, EK_CA_ISSUER)]
+
+
+def setup_state(state, banks, ek_ca=None):
     """A TPM 2.0 with the given PCR banks in the directory state (swtpm_setup), unless it
-    already holds one."""
+    already holds one. With ek_ca (a directory, created if needed), the TPM gets an RSA 2048
+    EK certificate in NV 0x01c00002 (and an ECC one, and a platform certificate) signed by a
+    local CA kept in ek_ca (created on first use, shared by every TPM set up with it): its
+    certificates are ek_ca_certs(ek_ca)."""
     os.makedirs(state, exist_ok=True)
-    if not os.path.exists(os.path.join(state, "tpm2-00.permall")):
-        subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks",
-                        ",".join(banks)], capture_output=True, check=True)
+    if os.path.exists(os.path.join(state, "tpm2-00.permall")):
+        return
+    cmd = ["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks", ",".join(banks)]
+    if ek_ca:
+        cmd += ["--create-ek-cert", "--create-platform-cert", "--config",
+                write_ek_ca_config(ek_ca)]
+    subprocess.run(cmd, capture_output=True, check=True)
 
 
 def stop_process(proc, timeout):
@@ -116,11 +160,13 @@ def free_port_pair():
 
 class SwTpm:
     """swtpm on 127.0.0.1 (data port, control port + 1), started with TPM2_Startup done, over
-    STATE (created with swtpm_setup when it holds no TPM yet). Use as a context manager."""
+    STATE (created with swtpm_setup when it holds no TPM yet; with ek_ca, with an EK
+    certificate from the local CA in that directory, see setup_state). Use as a context
+    manager."""
 
-    def __init__(self, state, banks=("sha1", "sha256")):
+    def __init__(self, state, banks=("sha1", "sha256"), ek_ca=None):
         self.state = state
-        setup_state(state, banks)
+        setup_state(state, banks, ek_ca)
         self.port = free_port_pair()
         self.proc = subprocess.Popen(
             ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
