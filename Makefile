@@ -272,6 +272,7 @@ $(BUILD)/bench/slinit-unstripped: $(SLINIT_OBJS) init/no-eh-frame.ld
 		$(SLINIT_LIBS)
 
 bench: all
-	$(MAKE) slpolicy bench-tools $(BUILD)/bench/slinit-unstripped
+	$(MAKE) slpolicy sll-attest bench-tools $(BUILD)/bench/slinit-unstripped
 	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/bench/run-bench.py
+	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/bench/attest-bench.py
 # --- end bench ---

@@ -46,20 +46,12 @@ static EVP_PKEY *ek_pkey(const TPM2B_PUBLIC *ek)
 	const TPM2B_PUBLIC_KEY_RSA *n = &ek->publicArea.unique.rsa;
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	BIGNUM *bn_n = BN_bin2bn(n->buffer, n->size, NULL), *bn_e = BN_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 
 	if (bld && bn_n && bn_e && BN_set_word(bn_e, 65537) == 1 &&
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) &&
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) &&
-	    (params = OSSL_PARAM_BLD_to_param(bld)) &&
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) &&
-	    EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		pkey = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
+		pkey = attest_public_pkey("RSA", bld);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn_n);
 	BN_free(bn_e);

@@ -38,27 +38,33 @@ int attest_ak_check(const TPM2B_PUBLIC *ak, struct attest_error *err)
 	return 0;
 }
 
+EVP_PKEY *attest_public_pkey(const char *type, OSSL_PARAM_BLD *bld)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, type, NULL) : NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return pkey;
+}
+
 /* The AK's public point as an OpenSSL key. */
 static EVP_PKEY *ak_pkey(const TPM2B_PUBLIC *ak)
 {
 	const TPMS_ECC_POINT *q = &ak->publicArea.unique.ecc;
 	uint8_t point[1 + 2 * 32] = { 0x04 }; /* uncompressed: 04 || x || y */
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 
 	memcpy(point + 1, q->x.buffer, 32);
 	memcpy(point + 33, q->y.buffer, 32);
 	if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) &&
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) &&
-	    (params = OSSL_PARAM_BLD_to_param(bld)) &&
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) &&
-	    EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		pkey = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)))
+		pkey = attest_public_pkey("EC", bld);
 	OSSL_PARAM_BLD_free(bld);
 	return pkey;
 }

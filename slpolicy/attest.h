@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "digest.h"
@@ -85,6 +87,9 @@ int attest_ak_check(const TPM2B_PUBLIC *ak, struct attest_error *err);
 int attest_quote_check(const struct attest_evidence *ev, const TPM2B_PUBLIC *enrolled_ak,
 		       const uint8_t *nonce, size_t nonce_len, const struct attest_require *req,
 		       struct attest_error *err);
+
+/* A public key of OpenSSL type ("RSA", "EC") from the builder's parameters, or NULL. */
+EVP_PKEY *attest_public_pkey(const char *type, OSSL_PARAM_BLD *bld);
 
 /* --- enrollment (attest-enroll.c) --- */
 /* The EK certificate (DER) chains to one of the CA files (PEM, each may hold several

@@ -30,7 +30,7 @@ struct pcr_value {
 };
 
 struct verify_args {
-	const char *evidence, *machine, *nonce_hex, *root, *sys, *pubkey, *policy_path;
+	const char *evidence, *machine, *nonce_hex, *root, *sys, *pubkey, *policy_path, *batch;
 	const char *policies[MAX_POLICIES];
 	size_t n_policies;
 	const char *pcr_args[MAX_PCR_VALUES];
@@ -100,6 +100,17 @@ static int parse_pcr_values(struct verify_args *a)
 	return 0;
 }
 
+static int parse_nonce(const char *hex, uint8_t *out, size_t *ret_len)
+{
+	size_t len = strlen(hex);
+
+	if (len % 2 || len / 2 < ATTEST_NONCE_MIN || len / 2 > ATTEST_NONCE_MAX ||
+	    hex_decode(hex, len / 2, true, out) < 0)
+		return -EINVAL;
+	*ret_len = len / 2;
+	return 0;
+}
+
 static int parse_option(int c, struct verify_args *a)
 {
 	char *end;
@@ -107,6 +118,7 @@ static int parse_option(int c, struct verify_args *a)
 	switch (c) {
 	case 'e': a->machine = optarg; return 0;
 	case 'n': a->nonce_hex = optarg; return 0;
+	case 'B': a->batch = optarg; return 0;
 	case 'r': a->root = optarg; return 0;
 	case 'S': a->sys = optarg; return 0;
 	case 'K': a->pubkey = optarg; return 0;
@@ -145,9 +157,9 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{ "policy-path", required_argument, NULL, 'P' }, { "no-drtm", no_argument, NULL, 'D' },
 		{ "bank", required_argument, NULL, 'b' },    { "pcr", required_argument, NULL, 'c' },
 		{ "min-serial", required_argument, NULL, 'm' },
-		{ "format", required_argument, NULL, 'f' },  { 0 },
+		{ "format", required_argument, NULL, 'f' },  { "batch", required_argument, NULL, 'B' },
+		{ 0 },
 	};
-	size_t len;
 	int c, r;
 
 	*a = (struct verify_args){ .policy_path = DEFAULT_POLICY_PATH, .drtm = true,
@@ -155,15 +167,17 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		if ((r = parse_option(c, a)) != 0)
 			return r;
-	if (optind != argc - 1 || !a->machine || !a->nonce_hex || !a->n_policies || !a->root)
-		return usage_error("attest verify needs EVIDENCE.json, --machine FILE, --nonce HEX, "
-				   "--policy FILE and --root DIR%s", "");
-	a->evidence = argv[optind];
-	len = strlen(a->nonce_hex);
-	if (len % 2 || len / 2 < ATTEST_NONCE_MIN || len / 2 > ATTEST_NONCE_MAX ||
-	    hex_decode(a->nonce_hex, len / 2, true, a->nonce) < 0)
-		return usage_error("--nonce %s: not 8 to 64 bytes of hex", a->nonce_hex);
-	a->nonce_len = len / 2;
+	if (!a->n_policies || !a->root ||
+	    (a->batch ? optind != argc || a->machine || a->nonce_hex :
+			optind != argc - 1 || !a->machine || !a->nonce_hex))
+		return usage_error("attest verify needs EVIDENCE.json, --machine FILE and --nonce HEX "
+				   "(or --batch FILE instead of all three), --policy FILE and --root "
+				   "DIR%s", "");
+	if (!a->batch) {
+		a->evidence = argv[optind];
+		if (parse_nonce(a->nonce_hex, a->nonce, &a->nonce_len) < 0)
+			return usage_error("--nonce %s: not 8 to 64 bytes of hex", a->nonce_hex);
+	}
 	if (!a->banks)
 		a->banks = HASH_BANK(HASH_SHA256);
 	return parse_pcr_values(a);
@@ -303,20 +317,28 @@ static int check_launcher(const struct verify_args *a, const struct attest_evide
 	return 0;
 }
 
+/* One evidence file to check: the machine that sent it and the nonce it answers. */
+struct verify_job {
+	const char *evidence, *machine;
+	uint8_t nonce[ATTEST_NONCE_MAX];
+	size_t nonce_len;
+};
+
 /* The evidence, quote first: nothing in it is read as fact before its signature verified. */
-static int check_evidence(const struct verify_args *a, const TPM2B_PUBLIC *ak,
-			  struct attest_evidence *ev, struct attest_verdict *v)
+static int check_evidence(const struct verify_args *a, const struct verify_job *job,
+			  const TPM2B_PUBLIC *ak, struct attest_evidence *ev,
+			  struct attest_verdict *v)
 {
 	struct attest_require req = { .banks = a->banks, .pcrs = required_pcrs(a->drtm) };
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct attest_error err = { "" };
 	size_t len;
-	int r = file_read_all(a->evidence, ATTEST_DOC_MAX_SIZE, &buf, &len);
+	int r = file_read_all(job->evidence, ATTEST_DOC_MAX_SIZE, &buf, &len);
 
 	if (r < 0)
 		snprintf(err.why, sizeof(err.why), "%s", strerror(-r));
 	else if ((r = attest_evidence_parse(buf, len, ev, &err)) >= 0)
-		r = attest_quote_check(ev, ak, a->nonce, a->nonce_len, &req, &err);
+		r = attest_quote_check(ev, ak, job->nonce, job->nonce_len, &req, &err);
 	if (r < 0) {
 		snprintf(v->reason, sizeof(v->reason), "%s", err.why);
 		return -1;
@@ -338,30 +360,77 @@ static int load_machine(const char *path, TPM2B_PUBLIC *ak)
 	return r;
 }
 
-static int verify(const struct verify_args *a, struct accepted *acc)
+/* Prints the job's verdict: 0 accepted, EXIT_REFUSED otherwise (a bad machine file too). */
+static int verify_one(const struct verify_args *a, const struct accepted *acc,
+		      const struct verify_job *job)
 {
-	struct collect_sources src = { .boot_fd = -1, .sys_fd = -1 };
 	struct attest_evidence ev = { 0 };
 	struct attest_verdict v = { 0 };
 	struct event_list log = { 0 };
 	TPM2B_PUBLIC ak;
 	int r = EXIT_REFUSED;
 
-	if (load_machine(a->machine, &ak) < 0 || (src.boot_fd = slpolicy_open_root(a->root)) < 0 ||
-	    (a->sys && (src.sys_fd = slpolicy_open_root(a->sys)) < 0) ||
-	    load_accepted(a, acc, &src) < 0)
-		goto out;
-	if (check_evidence(a, &ak, &ev, &v) == 0 &&
+	if (load_machine(job->machine, &ak) < 0)
+		return EXIT_REFUSED;
+	if (check_evidence(a, job, &ak, &ev, &v) == 0 &&
 	    attest_verdict_decide(&ev, a->banks, a->drtm, acc->cands, acc->n_cands, a->min_serial,
-				  &log, &v) < 0) {
+				  &log, &v) < 0)
 		fprintf(stderr, "slpolicy: attest verify: out of memory\n");
-		goto out;
+	else {
+		attest_verdict_print(&v, a->banks, a->json, job->evidence);
+		r = v.accepted ? 0 : EXIT_REFUSED;
 	}
-	attest_verdict_print(&v, a->banks, a->json, a->evidence);
-	r = v.accepted ? 0 : EXIT_REFUSED;
-out:
 	event_list_free(&log);
 	attest_evidence_free(&ev);
+	return r;
+}
+
+/* --batch FILE: one job a line, "EVIDENCE MACHINE NONCE" (a fleet's answers, checked against
+ * predictions made once). EXIT_REFUSED if any is refused or a line is malformed. */
+static int verify_batch(const struct verify_args *a, const struct accepted *acc)
+{
+	char *line = NULL, ev[4096], machine[4096], nonce[2 * ATTEST_NONCE_MAX + 2];
+	FILE *f = fopen(a->batch, "re");
+	size_t cap = 0, n = 0;
+	int r = 0;
+
+	if (!f) {
+		fprintf(stderr, "slpolicy: %s: %s\n", a->batch, strerror(errno));
+		return EXIT_REFUSED;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		struct verify_job job;
+
+		n++;
+		if (sscanf(line, "%4095s %4095s %129s", ev, machine, nonce) != 3 ||
+		    parse_nonce(nonce, job.nonce, &job.nonce_len) < 0) {
+			fprintf(stderr, "slpolicy: %s: line %zu: not EVIDENCE MACHINE NONCE\n",
+				a->batch, n);
+			r = EXIT_REFUSED;
+			continue;
+		}
+		job.evidence = ev;
+		job.machine = machine;
+		if (verify_one(a, acc, &job) != 0)
+			r = EXIT_REFUSED;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+static int verify(const struct verify_args *a, struct accepted *acc)
+{
+	struct collect_sources src = { .boot_fd = -1, .sys_fd = -1 };
+	struct verify_job job = { .evidence = a->evidence, .machine = a->machine,
+				  .nonce_len = a->nonce_len };
+	int r = EXIT_REFUSED;
+
+	memcpy(job.nonce, a->nonce, sizeof(job.nonce));
+	if ((src.boot_fd = slpolicy_open_root(a->root)) >= 0 &&
+	    (!a->sys || (src.sys_fd = slpolicy_open_root(a->sys)) >= 0) &&
+	    load_accepted(a, acc, &src) == 0)
+		r = a->batch ? verify_batch(a, acc) : verify_one(a, acc, &job);
 	if (src.sys_fd >= 0)
 		close(src.sys_fd);
 	if (src.boot_fd >= 0)
@@ -377,7 +446,7 @@ int cmd_attest_verify(int argc, char **argv)
 
 	if (r)
 		return r;
-	/* Thousands of candidates' event lists at most: on the heap. */
+	/* Up to a thousand candidates' event lists: on the heap. */
 	acc = calloc(1, sizeof(*acc));
 	if (!acc)
 		return EXIT_REFUSED;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""e2e: remote attestation of a launch. The swtpm the boots use has an EK certificate from a
+"""e2e: remote attestation of a launch (with DRTM, and one without). The swtpm the boots use has an EK certificate from a
 local CA; the runtime OS (with attest.img) answers the verifier on a second serial port while
 it runs: it enrolls (sll-attest enroll; the host's `slpolicy attest enroll` checks the EK
 certificate and makes a credential; the runtime activates it; `slpolicy attest trust`), then
@@ -105,6 +105,12 @@ def stages(tmp, kernel, initrds):
     s.put_policy(s.put_launch(kernel, initrds, CMDLINE))
     out["ok"] = (s, s.dir + "/slaunch/policy.json", s.dir, "")
 
+    s = Stage(os.path.join(tmp, "nodrtm"))
+    policy = s.put_launch(kernel, initrds, CMDLINE)
+    policy["require_drtm"] = False
+    s.put_policy(policy)
+    out["nodrtm"] = (s, s.dir + "/slaunch/policy.json", s.dir, "")
+
     s = Stage(os.path.join(tmp, "measured"))
     policy = s.put_launch(kernel, initrds, CMDLINE)
     del policy["entries"][0]["allow"]
@@ -130,7 +136,7 @@ def stages(tmp, kernel, initrds):
 
 
 def boot_all(tmp, staged, state0, cas):
-    """The three boots, two at a time, each on a copy of the enrolled TPM's state (the AK is a
+    """The four boots, two at a time, each on a copy of the enrolled TPM's state (the AK is a
     primary key of the endorsement hierarchy: the same in every copy)."""
     def one(name):
         s, _, _, append = staged[name]
@@ -138,7 +144,7 @@ def boot_all(tmp, staged, state0, cas):
         shutil.copytree(state0, state)
         session = enroll_and_quote(tmp, cas) if name == "ok" else quote_once(tmp, name)
         return attest_boot(name, s, LOGS, session, banks=BANKS, append=append,
-                           tpm_state=state, timeout=400)
+                           tpm_state=state, timeout=400, drtm=name != "nodrtm")
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(one, name) for name in staged}
         return {name: f.result() for name, f in futures.items()}
@@ -202,6 +208,16 @@ def check_refusals(verify, out, policy, root, kernel, image, tmp):
         t.check(r.returncode == 1 and want in r.stdout, f"{name}: refused: {r.stdout.strip()}"
                 f"{r.stderr.strip()}")
 
+    batch = write(os.path.join(tmp, "batch"), f"{ev} {verify.machine} {nonce}\n"
+                  f"{ev2} {verify.machine} {nonce2}\n{ev} {verify.machine} {nonce2}\n")
+    r = slpolicy_attest("verify", "--batch", batch, "--policy", policy, "--root", root,
+                        *verify.pcrs)
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("  ")]
+    t.check(r.returncode == 1 and lines == [
+        f"{ev}: accepted: policy {policy} (serial 1), entry \"debian\"",
+        f"{ev2}: accepted: policy {policy} (serial 1), entry \"debian\"",
+        f"{ev}: refused: /quote: answers another challenge than this nonce: a replayed or "
+        "stale quote"], f"--batch: one verdict per line, the replayed one refused: {lines}")
     refused("replayed quote", verify(ev, nonce2, [policy], root),
             f"{ev}: refused: /quote: answers another challenge than this nonce: a replayed "
             "or stale quote")
@@ -271,30 +287,76 @@ def main():
         check_accepted(verify, ev, nonce, policy, root, kernel, initrds, boot)
         check_refusals(verify, out, policy, root, kernel, image, tmp)
 
-        boot, out = boots["measured"]
-        t.check(boot.failed_line() is None and isinstance(out, dict) and out["quote"][2],
-                f"measured: the changed kernel booted (measured only) and quoted {out}")
-        _, policy, root, _ = staged["measured"]
-        nonce, ev, _ = out["quote"]
-        r = verify(ev, nonce, [policy], root)
-        good = hashlib.sha256(kernel).hexdigest()
-        bad = hashlib.sha256(variant_kernel(kernel)).hexdigest()
-        t.check(r.returncode == 1 and f"differs from every accepted launch: sha256 {bad}; the "
-                f"closest, policy {policy}, entry \"debian\", expects \"sll: kernel /vmlinuz\" "
-                f"(PCR 22) sha256 {good}" in r.stdout,
-                f"measured: with both digests (hashlib): {r.stdout.strip()}")
-
-        boot, out = boots["cap"]
-        t.check(boot.failed_line() is not None and "rescue" in boot.log and
-                isinstance(out, dict) and out["quote"][2],
-                f"cap: main refused, the recovery entry booted and quoted: {boot.failed_line()}")
-        _, policy, root, _ = staged["cap"]
-        nonce, ev, _ = out["quote"]
-        r = verify(ev, nonce, [policy], root)
-        t.check(r.returncode == 1 and "refused: the launch failed and capped its PCRs (event "
-                in r.stdout and "sll: failure: " in r.stdout,
-                f"cap: the verdict says the launch failed: {r.stdout.strip()}")
+        check_measured(verify, boots["measured"], staged["measured"], kernel)
+        check_capped(verify, boots["cap"], staged["cap"])
+        check_no_drtm(verify, boots["nodrtm"], staged["nodrtm"])
     return t.summary()
+
+
+def quoted(name, booted, what):
+    """The (nonce, evidence file) of a boot whose runtime OS quoted, else None (a failed
+    check)."""
+    boot, out = booted
+    ok = isinstance(out, dict) and out["quote"][2]
+    t.check(ok and what(boot), f"{name}: {what.__doc__} and quoted: {out} "
+            f"{boot.failed_line()}")
+    return out["quote"][:2] if ok else None
+
+
+def check_measured(verify, booted, staged, kernel):
+    def booted_changed(boot):
+        """the changed kernel booted (measured only)"""
+        return boot.failed_line() is None and boot.kexeced
+    got = quoted("measured", booted, booted_changed)
+    if not got:
+        return
+    nonce, ev = got
+    _, policy, root, _ = staged
+    r = verify(ev, nonce, [policy], root)
+    good = hashlib.sha256(kernel).hexdigest()
+    bad = hashlib.sha256(variant_kernel(kernel)).hexdigest()
+    t.check(r.returncode == 1 and f"(PCR 22, \"sll: kernel /vmlinuz\") differs from every "
+            f"accepted launch: sha256 {bad}; the closest, policy {policy}, entry \"debian\", "
+            f"expects \"sll: kernel /vmlinuz\" (PCR 22) sha256 {good}" in r.stdout,
+            f"measured: the verdict names the kernel event with both digests (hashlib): "
+            f"{r.stdout.strip()}")
+
+
+def check_capped(verify, booted, staged):
+    def recovered(boot):
+        """main refused, the recovery entry booted"""
+        return boot.failed_line() is not None and "rescue" in boot.log
+    got = quoted("cap", booted, recovered)
+    if not got:
+        return
+    nonce, ev = got
+    _, policy, root, _ = staged
+    r = verify(ev, nonce, [policy], root)
+    t.check(r.returncode == 1 and "refused: the launch failed and capped its PCRs (event "
+            in r.stdout and "sll: failure: " in r.stdout,
+            f"cap: the verdict says the launch failed: {r.stdout.strip()}")
+
+
+def check_no_drtm(verify, booted, staged):
+    """Without DRTM slinit records into PCRs 12 and 13: attested with --no-drtm and the
+    machine's PCRs 4 and 7 (as the runtime OS read them); not as a DRTM launch."""
+    def launched(b):
+        """launched without DRTM"""
+        return b.failed_line() is None and "no dynamic launch" in b.log
+    got = quoted("nodrtm", booted, launched)
+    if not got:
+        return
+    nonce, ev = got
+    boot = booted[0]
+    _, policy, root, _ = staged
+    pcrs = ["--pcr", f"4={boot.pcrs['sha256'][4]}", "--pcr", f"7={boot.pcrs['sha256'][7]}"]
+    r = verify(ev, nonce, [policy], root, "--no-drtm", pcrs=pcrs)
+    t.check(r.returncode == 0 and r.stdout.startswith(f"{ev}: accepted: policy {policy}") and
+            "  PCR 13 sha256:" + hashlib.sha256(open(root + "/vmlinuz", "rb").read()).hexdigest()
+            in r.stdout, f"nodrtm: accepted with --no-drtm, the kernel in PCR 13: {r.stdout}")
+    r = verify(ev, nonce, [policy], root)
+    t.check(r.returncode == 1 and "refused: PCR 17 (sha256) is " + "f" * 64 in r.stdout,
+            f"nodrtm: not accepted as a DRTM launch: {r.stdout.strip()}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,58 @@ t = Checks()
 check = t.check
 
 
+def keylime_cases(boot, policy_file, policy_bytes, files, cmdline):
+    """--format keylime: Keylime's tpm_policy ({"PCR": [hex, ...]}, keylime/tpm's readPolicy)
+    with the launcher's PCRs as given and 21, 22 as computed here; --merge adds an upgrade
+    state's values to the current one's; the PCRs must be the same."""
+    p17, p18 = os.urandom(32), os.urandom(32)
+    args = ["predict", policy_file, "--root", boot, "--format", "keylime", "--bank", "sha256",
+            "--bank", "sha384"]
+    launcher = ["--pcr", "sha256:17=" + p17.hex(), "--pcr", "sha256:18=" + p18.hex(),
+                "--pcr", "sha384:17=" + "11" * 48, "--pcr", "sha384:18=" + "22" * 48]
+    r = run(*args, *launcher)
+    got = json.loads(r.stdout or b"{}")
+    launch = [files[n] for n in ("/vmlinuz-6.1", "/initrd-a.img", "/initrd-b.img")]
+    want = {"17": [p17.hex(), "11" * 48], "18": [p18.hex(), "22" * 48],
+            "21": [chain(a, zero(a), [h(a, policy_bytes)]).hex() for a in ("sha256", "sha384")],
+            "22": [chain(a, zero(a), [h(a, x) for x in launch] +
+                         [h(a, cmdline.encode()), h(a, b"\0\0\0\0")]).hex()
+                   for a in ("sha256", "sha384")]}
+    check(r.returncode == 0 and got == want, "keylime: each PCR's values per bank, 21 and 22 "
+          "as computed with hashlib " + r.stderr.decode())
+    current = os.path.join(boot, "keylime-current.json")
+    with open(current, "wb") as f:
+        f.write(r.stdout)
+    with open(boot + "/vmlinuz-7", "wb") as f:
+        f.write(os.urandom(4096))
+    upgraded = policy_file + ".upgrade"
+    with open(upgraded, "w") as f:
+        f.write(policy_bytes.decode().replace("/vmlinuz-6.1", "/vmlinuz-7"))
+    up_args = [upgraded if a == policy_file else a for a in args]
+    r = run(*up_args, *launcher, "--merge", current)
+    merged = json.loads(r.stdout or b"{}")
+    with open(upgraded, "rb") as f:
+        up_bytes = f.read()
+    with open(boot + "/vmlinuz-7", "rb") as f:
+        launch[0] = f.read()
+    new21 = [chain(a, zero(a), [h(a, up_bytes)]).hex() for a in ("sha256", "sha384")]
+    new22 = [chain(a, zero(a), [h(a, x) for x in launch] +
+                   [h(a, cmdline.encode()), h(a, b"\0\0\0\0")]).hex()
+             for a in ("sha256", "sha384")]
+    check(r.returncode == 0 and merged == dict(want, **{"21": want["21"] + new21,
+                                                          "22": want["22"] + new22}),
+          "keylime --merge: the current state's values, then the upgrade's (hashlib)")
+    r = run(*args)
+    check(r.returncode == 2 and b"--format keylime needs --pcr 17=HEX and --pcr 18=HEX"
+          in r.stderr, "keylime without the launcher's PCRs is refused")
+    fewer = os.path.join(boot, "keylime-fewer.json")
+    with open(fewer, "w") as f:
+        json.dump({k: v for k, v in want.items() if k != "18"}, f)
+    r = run(*args, *launcher, "--merge", fewer)
+    check(r.returncode == 1 and b"lists other PCRs than this prediction" in r.stderr,
+          "keylime --merge of a file with other PCRs is refused")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         boot = os.path.join(tmp, "boot")
@@ -80,6 +132,8 @@ def main():
                   "--pcr", "17=" + p17.hex(), "--pcr", "18=" + p18.hex())
         check(len(raw.stdout) == 80 and raw.stdout[:40] == p17 + p18,
               "tpm2 format: PCR 17, 18 as given, then 21 and 22, raw sha1 digests")
+
+        keylime_cases(boot, policy_file, policy_bytes, files, cmdline)
 
         start12, start13 = os.urandom(32), os.urandom(32)
         nod = run("predict", policy_file, "--root", boot, "--no-drtm", "--format", "json",

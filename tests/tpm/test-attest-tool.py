@@ -297,8 +297,8 @@ def check_quote(tmp, tpm, enroll):
     r = attest(tpm, "quote", "--nonce", nonce, "--eventlog", log, "--out", out)
     ev = json.load(open(out)) if r.returncode == 0 else {}
     check(r.stdout == b"" and ev.get("eventlog") == log_bytes.hex() and
-          not os.path.exists(out + ".tmp"),
-          "quote --eventlog FILE --out OUT: the log's bytes exactly, in OUT, no OUT.tmp left",
+          not os.path.exists(out + ".new"),
+          "quote --eventlog FILE --out OUT: the log's bytes exactly, in OUT, no OUT.new left",
           r.stderr.decode())
     check_quote_refusals(tmp, tpm, nonce)
 

@@ -145,32 +145,16 @@ static json_object *new_document(const char *kind)
 	return doc;
 }
 
-/* FILE.tmp, then renamed: a reader never sees half a document. */
+/* FILE.new, then renamed (policy/fileio.c): a reader never sees half a document. */
 static int write_file(const char *path, const char *text)
 {
-	_cleanup_free_ char *tmp = NULL;
-	int fd, r;
+	_cleanup_free_ char *line = NULL;
+	int r;
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
+	if (asprintf(&line, "%s\n", text) < 0)
 		return fail(path, strerror(ENOMEM));
-	/* O_EXCL: never write through a link someone left at the temporary name. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return fail(tmp, strerror(errno));
-	r = fd_write_all(fd, text, strlen(text));
-	if (r == 0)
-		r = fd_write_all(fd, "\n", 1);
-	if (r == 0 && fsync(fd) != 0)
-		r = -errno;
-	if (close(fd) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return fail(path, strerror(-r));
-	}
-	return 0;
+	r = file_write_replace(path, line, strlen(line));
+	return r < 0 ? fail(path, strerror(-r)) : 0;
 }
 
 /* Prints doc (NULL: out of memory while building it) and releases it. */
