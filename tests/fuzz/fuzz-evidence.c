@@ -9,6 +9,16 @@
 #include "attest-verdict.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* As slpolicy attest does: tss2-mu's own log lines off. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	setenv("TSS2_LOG", "all+none", 1);
+	return 0;
+}
 
 static void one_line(const char *why)
 {

@@ -19,6 +19,9 @@ from sll_test.swtpm import SwTpm, ek_ca_certs
 BANKS = ("sha1", "sha256")
 NONCE = "5a" * 32
 RESTRICTED = 0x00010000
+# A TPMS_ATTEST (magic, quote type, empty signer and nonce, zero clock and firmware) whose
+# PCR selection claims 2^32 - 1 banks: tss2-mu refuses it and would log why on stderr.
+BAD_SELECTION = "ff544347" "8018" "0000" "0000" + "00" * 25 + "ffffffff"
 
 
 def enroll_verifier(d, enroll, cas, tag):
@@ -138,6 +141,14 @@ def main():
                     "enrolled for this machine (a quote from another TPM, or from a key never "
                     "activated against this machine's EK)\n",
                     f"a quote by another TPM's AK is refused: {r.stdout.strip()}")
+            truncated = edited(d, ev, "bad-selection-quote.json", quote=BAD_SELECTION)
+            r = slpolicy_attest("verify", truncated, "--machine", machine, "--nonce", NONCE,
+                                "--policy", os.path.join(boot, "policy.json"), "--root", boot,
+                                "--pcr", "17=" + "00" * 32, "--pcr", "18=" + "00" * 32)
+            t.check(r.returncode == 1 and r.stderr == "" and r.stdout == f"{truncated}: "
+                    "refused: /quote: not a TPMS_ATTEST (or bytes after it)\n",
+                    f"a quote selecting 2^32 banks: one line, no tss2 log on stderr: {r.stdout}"
+                    f"{r.stderr}")
             r = sll_attest("quote", "--nonce", NONCE, "--eventlog", "none", "--out", ev,
                            env=tpm.env)
             r = slpolicy_attest("verify", ev, "--machine", machine, "--nonce", NONCE,
