@@ -60,7 +60,7 @@ APT_PACKAGES=(
 	python3-jsonschema openssl kexec-tools
 	nettle-dev mtools dosfstools e2fsprogs busybox-static fdisk
 	clang libclang-rt-dev cppcheck clang-tidy valgrind sbsigntool cpuid shellcheck
-	clevis clevis-tpm2 clevis-luks cryptsetup-bin jq systemd
+	clevis clevis-tpm2 clevis-luks cryptsetup-bin jq systemd time
 )
 
 log() { printf 'build: %s\n' "$*" >&2; }

@@ -67,10 +67,15 @@ def launch_and_quote(tmp):
 
 
 def run_measured(argv):
-    """(seconds of CPU, user + system; peak RSS in KiB; exit status) of one run."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """(seconds of CPU, user + system, from wait4; peak RSS in KiB; exit status) of one run.
+    The RSS comes from GNU time, which forks from its own small image: wait4's ru_maxrss of a
+    child spawned from Python starts at the Python process's RSS (vfork, then exec)."""
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
     _, status, ru = os.wait4(proc.pid, 0)
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)
+    rss = int(err.strip().splitlines()[-1]) if err.strip() else -1
+    return ru.ru_utime + ru.ru_stime, rss, os.waitstatus_to_exitcode(status)
 
 
 def main():
