@@ -12,6 +12,7 @@
 #include "beneath.h"
 #include "bootdev.h"
 #include "cleanup.h"
+#include "log.h"
 #include "fileio.h"
 #include "log.h"
 
@@ -77,4 +78,23 @@ int logfile_write(int root_fd, const char *path, const uint8_t *log, size_t len,
 		  NULL) < 0 && r == 0)
 		log_info("warning: cannot remount %s read-only again: %s", BOOT_MOUNT, strerror(errno));
 	return r;
+}
+
+bool logfile_copy(int root_fd, const char *path, bool journal_dirty, const uint8_t *log,
+		  size_t len)
+{
+	char why[512] = "";
+
+	if (!path)
+		return false;
+	if (journal_dirty) {
+		log_info("warning: event log not copied to the boot partition: its ext4 journal "
+			 "needs replaying, which slinit never does (mount it once in the runtime OS)");
+		return false;
+	}
+	if (logfile_write(root_fd, path, log, len, why, sizeof(why)) < 0)
+		log_info("warning: event log not copied to the boot partition: %s", why);
+	else
+		log_info("event log copied to %s", path);
+	return true;
 }

@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "power.h"
 #include "recorder.h"
+#include "request.h"
 #include "rollback.h"
 #include "sequence.h"
 #include "signature.h"
@@ -44,6 +45,7 @@ struct slinit {
 	uint8_t key[POLICY_KEY_SIZE];
 	struct rollback_floor image_floor; /* ROLLBACK_NV= of the build; nv_index 0: none */
 	bool capped;
+	bool management_requested; /* the runtime OS asked for the management entry, once */
 	bool journal_dirty; /* ext4 /boot whose journal needs replaying: never written */
 	int root_fd;
 	long start_ms;
@@ -159,25 +161,6 @@ static void start(struct slinit *s)
 	step_done(s, "start");
 }
 
-/* A dynamic launch resets PCRs 17-22 to zero; without one they stay all-ones, and PCR 19
- * cannot return to zero by extends. TrenchBoot kernels also say so in securityfs. */
-static bool drtm_detected(struct slinit *s, unsigned banks)
-{
-	uint8_t v[HASH_MAX_SIZE];
-	enum hash_alg alg = hash_alg_first(banks);
-
-	if (access("/sys/kernel/security/slaunch", F_OK) == 0)
-		return true;
-	if (tpm_pcr_read(s->rec.tpm, alg, PCR_AUTHORITY, v) < 0) {
-		log_failure("TPM", "reading PCR %u: %s", PCR_AUTHORITY, tpm_last_error(s->rec.tpm));
-		halt(s);
-	}
-	for (size_t i = 0; i < hash_alg_size(alg); i++)
-		if (v[i])
-			return false;
-	return true;
-}
-
 /* PCRs 17-22 take extends only from locality 2, which the SL kernel's TPM driver requests
  * only on TIS TPMs (kernel-config/patches/0001). On a CRB TPM (firmware TPMs: Intel PTT, AMD
  * fTPM) every extend would fail: say why at once. */
@@ -197,6 +180,7 @@ static void open_tpm(struct slinit *s)
 {
 	char names[64] = "";
 	unsigned banks;
+	bool drtm;
 	int r = tpm_open(&s->rec.tpm);
 
 	if (r < 0) {
@@ -210,7 +194,13 @@ static void open_tpm(struct slinit *s)
 	FOR_EACH_BANK(alg, banks)
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 			 names[0] ? " " : "", hash_alg_name(alg));
-	sequence_init(&s->rec.seq, banks, drtm_detected(s, banks));
+	/* TrenchBoot kernels say so in securityfs; else PCR 19 tells (tpm_drtm_reset). */
+	drtm = access("/sys/kernel/security/slaunch", F_OK) == 0;
+	if (!drtm && tpm_drtm_reset(s->rec.tpm, banks, PCR_AUTHORITY, &drtm) < 0) {
+		log_failure("TPM", "reading PCR %u: %s", PCR_AUTHORITY, tpm_last_error(s->rec.tpm));
+		halt(s);
+	}
+	sequence_init(&s->rec.seq, banks, drtm);
 	if (s->rec.seq.drtm)
 		require_locality2_driver(s);
 	recorder_open_drtm_log(&s->rec);
@@ -285,12 +275,13 @@ static void load_policy_key(struct slinit *s)
 		 recorder_pcr(&s->rec, PCR_AUTHORITY));
 }
 
-/* POLICY.sig: exactly the 64 bytes of an Ed25519 signature over the policy's bytes. Checked
- * before the policy is parsed, so the parser only ever sees what the admin signed. */
+/* POLICY.sig: the 64 bytes of an Ed25519 signature over the policy's bytes, or up to four of
+ * them (an upgrade in progress, signature.h). Checked before the policy is parsed, so the
+ * parser only ever sees what the admin signed. */
 static void check_signature(struct slinit *s, const uint8_t *buf, size_t len)
 {
 	char sig_path[sizeof(s->opts.policy) + sizeof(POLICY_SIGNATURE_SUFFIX)];
-	uint8_t sig[POLICY_SIGNATURE_SIZE + 1];
+	uint8_t sig[POLICY_SIGNATURES_MAX_SIZE + 1];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
@@ -306,12 +297,12 @@ static void check_signature(struct slinit *s, const uint8_t *buf, size_t len)
 		log_failure(sig_path, "reading: %s", strerror(errno));
 		halt(s);
 	}
-	if (n != POLICY_SIGNATURE_SIZE) {
-		log_failure(sig_path, "must be exactly %d bytes (a raw Ed25519 signature)",
-			    POLICY_SIGNATURE_SIZE);
+	if (!signature_file_size_ok((size_t)n)) {
+		log_failure(sig_path, "must be 64 bytes (a raw Ed25519 signature), or up to %d of "
+			    "them", POLICY_MAX_SIGNATURES);
 		halt(s);
 	}
-	if (!signature_verify(s->key, buf, len, sig)) {
+	if (!signature_verify_any(s->key, buf, len, sig, (size_t)n)) {
 		log_failure(sig_path, "signature does not match the policy and the built-in key");
 		halt(s);
 	}
@@ -472,24 +463,12 @@ static int launch_entry(struct slinit *s, const struct policy_entry *e, struct l
 	return 0;
 }
 
-/* The copy of the log on /boot, when the policy asks for one: never a reason to refuse. */
+/* The copy of the log on /boot, when the policy asks for one (logfile.c). */
 static void write_log_copy(struct slinit *s, const struct launch *l)
 {
-	char why[512] = "";
-
-	if (!s->policy.eventlog_path)
-		return;
-	if (s->journal_dirty) {
-		log_info("warning: event log not copied to the boot partition: its ext4 journal "
-			 "needs replaying, which slinit never does (mount it once in the runtime OS)");
-		return;
-	}
-	if (logfile_write(s->root_fd, s->policy.eventlog_path, l->log, l->log_len, why,
-			  sizeof(why)) < 0)
-		log_info("warning: event log not copied to the boot partition: %s", why);
-	else
-		log_info("event log copied to %s", s->policy.eventlog_path);
-	step_done(s, "event log copy");
+	if (logfile_copy(s->root_fd, s->policy.eventlog_path, s->journal_dirty, l->log,
+			 l->log_len))
+		step_done(s, "event log copy");
 }
 
 /* After a verified entry was refused, a measured-only one would boot whatever is there: that
@@ -504,28 +483,79 @@ static bool downgrade_refused(struct slinit *s, const struct policy_entry *e,
 	return true;
 }
 
+/* The runtime OS's request for the management entry, taken (cleared) now and honoured by
+ * launch(); not with sl.entry=, which decides alone. */
+static void take_management_request(struct slinit *s)
+{
+	if (s->policy.management_nv_index && !s->opts.entry[0]) {
+		s->management_requested = request_consume(s->rec.tpm,
+							  s->policy.management_nv_index);
+		step_done(s, "management request");
+	}
+}
+
+/* Launches e: true. False when it was refused before anything was measured (f says why);
+ * a failure after measuring (TPM, kexec) is the launch's failure (fail()). */
+static bool try_entry(struct slinit *s, const struct policy_entry *e, struct failure *f)
+{
+	struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
+	size_t measured = s->rec.seq.events.count;
+
+	if (launch_entry(s, e, &l, f) == 0) {
+		write_log_copy(s, &l);
+		return true;
+	}
+	launch_close(&l); /* its memfds would crowd out the next entry or the recovery */
+	if (s->rec.seq.events.count != measured) {
+		log_failure_report(f);
+		fail(s, e->name);
+	}
+	return false;
+}
+
+/* The requested management entry: launched, or refused before anything was measured (then
+ * the runtime entries boot as without the request: never anything unverified). */
+static bool launch_management(struct slinit *s)
+{
+	const struct policy_entry *e = policy_management_entry(&s->policy);
+	struct failure f = { .reason = "" };
+
+	if (try_entry(s, e, &f))
+		return true;
+	log_info("management entry \"%s\" refused: %s; booting the runtime entries", e->name,
+		 f.reason);
+	return false;
+}
+
+/* Entries the loop below does not try: those sl.entry= does not name; a management entry
+ * without sl.entry= (it runs only on request, see launch_management); a measured-only entry
+ * after a verified one was refused, unless the policy allows it. */
+static bool skip_entry(struct slinit *s, const struct policy_entry *e,
+		       const char *refused_verified)
+{
+	if (s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0)
+		return true;
+	if (!s->opts.entry[0] && e->management)
+		return true;
+	return downgrade_refused(s, e, refused_verified);
+}
+
 /* sl.entry= or the first entry whose objects verify (a fallback keeps fleets bootable). */
 static void launch(struct slinit *s)
 {
 	const char *refused_verified = NULL;
 	struct failure f = { .reason = "" };
 
+	if (s->management_requested && launch_management(s))
+		return;
 	for (size_t i = 0; i < s->policy.entry_count; i++) {
 		const struct policy_entry *e = &s->policy.entries[i];
 
-		size_t measured = s->rec.seq.events.count;
-		struct launch l = { .kernel_fd = -1, .initrd_fd = -1 };
-
-		if ((s->opts.entry[0] && strcmp(e->name, s->opts.entry) != 0) ||
-		    downgrade_refused(s, e, refused_verified))
+		if (skip_entry(s, e, refused_verified))
 			continue;
-		if (launch_entry(s, e, &l, &f) == 0) {
-			write_log_copy(s, &l);
+		if (try_entry(s, e, &f))
 			return;
-		}
-		launch_close(&l); /* its memfds would crowd out the next entry or the recovery */
-		if (s->rec.seq.events.count != measured || s->opts.entry[0]) {
-			/* Failed after measuring (kexec, TPM), or the one entry asked for. */
+		if (s->opts.entry[0]) { /* the one entry asked for */
 			log_failure_report(&f);
 			fail(s, e->name);
 		}
@@ -554,6 +584,7 @@ int main(void)
 	load_policy(&s);
 	check_rollback(&s);
 	check_drtm(&s);
+	take_management_request(&s);
 	run_collectors(&s);
 	launch(&s);
 

@@ -279,3 +279,36 @@ int tpm_nv_read(struct tpm *tpm, uint32_t index, uint8_t *buf, uint16_t size)
 	memcpy(buf, data.buffer, size);
 	return 0;
 }
+
+int tpm_nv_write(struct tpm *tpm, uint32_t index, const uint8_t *buf, uint16_t size)
+{
+	/* Authorised by the index itself with an empty password (TPMA_NV_AUTHWRITE). */
+	TSS2L_SYS_AUTH_COMMAND auth = {
+		.count = 1,
+		.auths = { { .sessionHandle = TPM2_RH_PW } },
+	};
+	TSS2L_SYS_AUTH_RESPONSE auth_rsp = { 0 };
+	TPM2B_MAX_NV_BUFFER data = { .size = size };
+	TSS2_RC rc;
+
+	if (size > sizeof(data.buffer))
+		return -EINVAL;
+	memcpy(data.buffer, buf, size);
+	tpm->commands++;
+	rc = Tss2_Sys_NV_Write(tpm->sys, index, index, &auth, &data, 0, &auth_rsp);
+	return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(tpm, "TPM2_NV_Write", rc);
+}
+
+int tpm_drtm_reset(struct tpm *tpm, unsigned banks, unsigned pcr, bool *ret_reset)
+{
+	uint8_t v[HASH_MAX_SIZE];
+	enum hash_alg alg = hash_alg_first(banks);
+	int r = tpm_pcr_read(tpm, alg, pcr, v);
+
+	if (r < 0)
+		return r;
+	*ret_reset = true;
+	for (size_t i = 0; i < hash_alg_size(alg); i++)
+		*ret_reset &= v[i] == 0;
+	return 0;
+}

@@ -1,6 +1,7 @@
 /* TPM access for slinit over tpm2-tss (SAPI + device TCTI): banks, PCR read, PCR extend. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,10 @@ int tpm_active_banks(struct tpm *tpm, unsigned *ret_banks);
 
 int tpm_pcr_read(struct tpm *tpm, enum hash_alg alg, unsigned pcr, uint8_t ret_value[HASH_MAX_SIZE]);
 
+/* Whether a dynamic launch reset the DRTM PCRs: it leaves them zero; without one they stay
+ * all-ones, and a PCR cannot return to zero by extends. pcr is one slinit has not extended
+ * yet (19). 0 with *ret_reset, or -errno (tpm_last_error). */
+int tpm_drtm_reset(struct tpm *tpm, unsigned banks, unsigned pcr, bool *ret_reset);
 /* The kernel driver bound to the TPM slinit opens (tpm_tis, tpm_crb, ...), from sysfs; -errno
  * if it cannot be told. */
 int tpm_driver(char *ret_name, size_t size);
@@ -37,3 +42,5 @@ int tpm_nv_read_public(struct tpm *tpm, uint32_t index, uint32_t *ret_attributes
 		       uint16_t *ret_size);
 /* Reads the first size bytes of an NV index, authorised by the index's empty password. */
 int tpm_nv_read(struct tpm *tpm, uint32_t index, uint8_t *buf, uint16_t size);
+/* Writes size bytes at offset 0 of an NV index, authorised by the index's empty password. */
+int tpm_nv_write(struct tpm *tpm, uint32_t index, const uint8_t *buf, uint16_t size);

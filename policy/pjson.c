@@ -174,3 +174,18 @@ bool pjson_array(json_object *arr, const char *path, size_t min, size_t max, con
 	return ok;
 }
 
+
+bool pjson_nv_index(json_object *o, const char *path, uint32_t *ret, struct policy_errors *errs)
+{
+	char *s = pjson_string(o, path, 16, errs);
+	bool ok = s && strlen(s) == 10 && strncmp(s, "0x01", 4) == 0 &&
+		  strspn(s + 2, "0123456789abcdefABCDEF") == 8;
+
+	if (ok)
+		*ret = (uint32_t)strtoul(s + 2, NULL, 16);
+	else if (s)
+		pjson_error(errs, path, "must be a TPM NV index handle written 0x01XXXXXX (8 hex "
+			    "digits)");
+	free(s);
+	return ok;
+}

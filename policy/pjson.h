@@ -37,3 +37,6 @@ typedef bool (*pjson_element_fn)(json_object *obj, const char *path, void *eleme
 bool pjson_array(json_object *arr, const char *path, size_t min, size_t max, const char *what,
 		 size_t element_size, void **ret_vec, size_t *ret_count, pjson_element_fn parse_one,
 		 struct policy_errors *errs);
+
+/* A TPM NV index handle written "0x01XXXXXX" (8 hex digits, TPM_HT_NV_INDEX) into *ret. */
+bool pjson_nv_index(json_object *o, const char *path, uint32_t *ret, struct policy_errors *errs);

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "allow.h"
+#include "management.h"
 #include "pjson.h"
 
 /* The deepest schema v1 nesting is /entries/N/allow/initrd/N/N; anything deeper is hostile. */
@@ -90,7 +91,8 @@ static bool parse_entry(json_object *obj, const char *path, void *element,
 			struct policy_errors *errs)
 {
 	struct policy_entry *e = element;
-	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "allow", NULL };
+	static const char *const keys[] = { "name",  "kernel", "initrd", "cmdline",
+					    "allow", "role",   NULL };
 	static const char *const required[] = { "name", "kernel", "cmdline", NULL };
 	json_object *v;
 	bool ok;
@@ -128,6 +130,10 @@ static bool parse_entry(json_object *obj, const char *path, void *element,
 
 		pjson_child(p, sizeof(p), path, "allow");
 		ok &= allow_parse(v, p, e, initrds_known, errs);
+	}
+	if (json_object_object_get_ex(obj, "role", &v)) {
+		pjson_child(p, sizeof(p), path, "role");
+		ok &= management_parse_role(v, p, &e->management, errs);
 	}
 	return ok;
 }
@@ -303,26 +309,14 @@ static bool parse_anti_rollback(json_object *obj, const char *path, struct polic
 {
 	static const char *const keys[] = { "nv_index", NULL };
 	json_object *v;
-	char p[128], *s;
-	bool ok = true;
+	char p[128];
 
 	if (!pjson_type(obj, json_type_object, path, "an object", errs) ||
 	    !pjson_keys(obj, path, keys, keys, errs))
 		return false;
 	json_object_object_get_ex(obj, "nv_index", &v);
 	pjson_child(p, sizeof(p), path, "nv_index");
-	s = pjson_string(v, p, 16, errs);
-	if (!s)
-		return false;
-	if (strlen(s) != 10 || strncmp(s, "0x01", 4) != 0 || strspn(s + 2, "0123456789abcdefABCDEF") != 8) {
-		pjson_error(errs, p,
-			    "must be a TPM NV index handle written 0x01XXXXXX (8 hex digits)");
-		ok = false;
-	} else {
-		pol->rollback_nv_index = (uint32_t)strtoul(s + 2, NULL, 16);
-	}
-	free(s);
-	return ok;
+	return pjson_nv_index(v, p, &pol->rollback_nv_index, errs);
 }
 
 /* What happens when a launch fails: on_failure, recovery and measured_fallback. */
@@ -362,7 +356,8 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 {
 	static const char *const keys[] = { "schema", "serial", "require_drtm", "on_failure",
 					    "recovery", "measured_fallback", "collectors",
-					    "entries", "eventlog", "anti_rollback", NULL };
+					    "entries", "eventlog", "anti_rollback",
+					    "management_request", NULL };
 	static const char *const required[] = { "schema", "serial", "entries", NULL };
 	json_object *v;
 	bool ok;
@@ -415,6 +410,8 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 		ok &= parse_eventlog(v, "/eventlog", pol, errs);
 	if (json_object_object_get_ex(root, "anti_rollback", &v))
 		ok &= parse_anti_rollback(v, "/anti_rollback", pol, errs);
+	if (json_object_object_get_ex(root, "management_request", &v))
+		ok &= management_parse_request(v, "/management_request", pol, errs);
 	return ok;
 }
 
@@ -464,6 +461,7 @@ static bool check_policy(const struct policy *pol, struct policy_errors *errs)
 		ok = false;
 	}
 	ok &= check_fallback(pol, errs);
+	ok &= management_check(pol, errs);
 	return ok;
 }
 

@@ -42,6 +42,9 @@ struct policy_entry {
 	size_t initrd_count;
 	char *cmdline;
 	bool verified; /* has "allow": objects must match; otherwise only measured */
+	/* "role": "management": the environment that approves upgrades (README, "Upgrading with
+	 * the management environment"); launched only on request, recorded as such. */
+	bool management;
 	struct policy_allow_list allow_kernel;
 	/* Verified: one allow-list per initrd, initrd_count of them in the entry's initrd order
 	 * (initrds[i] must match allow_initrds[i]); NULL when measured only. */
@@ -72,6 +75,9 @@ struct policy {
 	char *eventlog_path; /* NULL: no copy of the log on /boot */
 	/* TPM NV index holding the lowest acceptable serial; 0: no anti-rollback check. */
 	uint32_t rollback_nv_index;
+	/* TPM NV index the runtime OS sets to ask for the management entry at the next boot
+	 * (slinit clears it); 0: the management entry is launched only with sl.entry=. */
+	uint32_t management_nv_index;
 };
 
 /* One refusal: where (a JSON pointer, or a line and column for syntax errors) and why. */
@@ -93,5 +99,7 @@ void policy_free(struct policy *policy);
 void policy_errors_free(struct policy_errors *errs);
 
 const struct policy_entry *policy_find_entry(const struct policy *policy, const char *name);
+/* The entry with "role": "management" (at most one), or NULL. */
+const struct policy_entry *policy_management_entry(const struct policy *policy);
 /* True if the digest set's value in the allow-list's bank matches one of its digests. */
 bool policy_allow_list_matches(const struct policy_allow_list *list, const struct digest_set *set);

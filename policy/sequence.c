@@ -99,6 +99,11 @@ int sequence_entry(struct sequence *seq, const struct policy_entry *e,
 	int r = advance(seq, AFTER(SEQUENCE_POLICY) | AFTER(SEQUENCE_COLLECTOR) |
 				     AFTER(SEQUENCE_CAPPED), SEQUENCE_ENTRY);
 
+	/* The management entry's launch is told apart from every runtime entry's, even one with
+	 * the same files and command line: keys sealed to it are the upgrade's approval keys. */
+	if (r >= 0 && e->management)
+		r = append_bytes(seq, PCR_LAUNCH, SEQUENCE_MANAGEMENT_ROLE,
+				 strlen(SEQUENCE_MANAGEMENT_ROLE), "role", SEQUENCE_MANAGEMENT_ROLE);
 	if (r >= 0)
 		r = append(seq, PCR_LAUNCH, kernel, "kernel", e->kernel);
 	for (size_t i = 0; r >= 0 && i < e->initrd_count; i++)

@@ -58,7 +58,11 @@ int sequence_policy_key(struct sequence *seq, const uint8_t *key, size_t len);
 int sequence_policy(struct sequence *seq, const uint8_t *buf, size_t len, const char *path);
 /* PCR 21, after the policy: one collector's property, already hashed ("cpuid", "dmi types 1"). */
 int sequence_collector(struct sequence *seq, const struct digest_set *digests, const char *what);
-/* PCR 22: the entry's kernel and each initrd (digests of the bytes loaded, in the entry's
+/* The bytes of the event that opens a management entry's launch, "sll: role management". */
+#define SEQUENCE_MANAGEMENT_ROLE "management"
+
+/* PCR 22 (a management entry first records its role: SEQUENCE_MANAGEMENT_ROLE): the entry's
+ * kernel and each initrd (digests of the bytes loaded, in the entry's
  * order; initrds holds e->initrd_count sets), then its command line. After the policy, the
  * collectors, or a cap (the recovery entry). */
 int sequence_entry(struct sequence *seq, const struct policy_entry *e,

@@ -21,6 +21,9 @@ struct allow_args {
 	size_t n_initrds;
 	unsigned banks;
 	bool replace; /* the new digests instead of the old ones, not beside them */
+	/* The entry's kernel and initrds become these paths (with replace): a new version
+	 * installed beside the old one, switched to by this one policy write. */
+	bool move;
 };
 
 static json_object *find_entry(json_object *root, const char *name)
@@ -70,6 +73,7 @@ static int parse_args(int argc, char **argv, struct allow_args *a)
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "bank", required_argument, NULL, 'b' },   { "key", required_argument, NULL, 'K' },
 		{ "replace", no_argument, NULL, 'R' },      { "help", no_argument, NULL, 'h' },
+		{ "move", no_argument, NULL, 'm' },
 		{ 0 },
 	};
 	int c, r;
@@ -81,6 +85,7 @@ static int parse_args(int argc, char **argv, struct allow_args *a)
 		case 'k': a->kernel = optarg; break;
 		case 'K': a->key = optarg; break;
 		case 'R': a->replace = true; break;
+		case 'm': a->move = a->replace = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			r = slpolicy_file_option(c, optarg, a->initrds, &a->n_initrds, &a->banks);
@@ -178,11 +183,16 @@ static int update_entry(const struct allow_args *a, json_object *entry, int root
 	if (a->kernel && (r = put_digests(root_fd, a->kernel, a->banks, a->replace,
 					  json_object_object_get(allow, "kernel"))) < 0)
 		return r;
+	if (a->kernel && a->move)
+		json_object_object_add(entry, "kernel", json_object_new_string(a->kernel));
 	lists = n ? initrd_lists(allow, n) : NULL;
-	for (size_t i = 0; i < a->n_initrds; i++)
+	for (size_t i = 0; i < a->n_initrds; i++) {
 		if ((r = put_digests(root_fd, a->initrds[i], a->banks, a->replace,
 				     json_object_array_get_idx(lists, i))) < 0)
 			return r;
+		if (a->move)
+			json_object_array_put_idx(paths, i, json_object_new_string(a->initrds[i]));
+	}
 	return 0;
 }
 

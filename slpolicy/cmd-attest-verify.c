@@ -206,8 +206,8 @@ static int check_signed(const char *file, const uint8_t *buf, size_t len, const 
 
 	if (asprintf(&sig_path, "%s%s", file, POLICY_SIGNATURE_SUFFIX) < 0)
 		return -ENOMEM;
-	if (file_read_all(sig_path, POLICY_SIGNATURE_SIZE, &sig, &sig_len) < 0 ||
-	    sig_len != POLICY_SIGNATURE_SIZE || !signature_verify(key, buf, len, sig)) {
+	if (file_read_all(sig_path, POLICY_SIGNATURES_MAX_SIZE, &sig,
+			  &sig_len) < 0 || !signature_verify_any(key, buf, len, sig, sig_len)) {
 		fprintf(stderr, "slpolicy: %s: no signature %s that %s verifies: not accepted\n",
 			file, sig_path, pubkey);
 		return -EBADMSG;

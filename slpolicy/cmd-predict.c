@@ -1,5 +1,6 @@
 /* slpolicy predict: option parsing and printing around the core's prediction
  * (policy/predict.c), which runs the launch sequence slinit records with. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 struct predict_args {
 	const char *policy, *root, *entry, *format, *sys, *policy_path, *pubkey, *merge;
 	unsigned banks;
+	uint32_t only; /* --pcrs: the sealing set restricted to these (0: all of it) */
 	bool drtm, help;
 	struct predict_pcrs pcrs;
 };
@@ -83,6 +85,26 @@ static bool binding_format(const char *format)
 	return raw_format(format) || strcmp(format, "keylime") == 0;
 }
 
+/* "17,18,22" into a mask. */
+static int parse_pcr_list(const char *s, uint32_t *ret)
+{
+	uint32_t mask = 0;
+
+	for (;;) {
+		char *end;
+		unsigned long pcr = strtoul(s, &end, 10);
+
+		if (end == s || pcr >= PCR_COUNT || (*end && *end != ','))
+			return -EINVAL;
+		mask |= 1u << pcr;
+		if (!*end)
+			break;
+		s = end + 1;
+	}
+	*ret = mask;
+	return 0;
+}
+
 /* 0, or the exit status of a usage error (printed). */
 static int parse_args(int argc, char **argv, struct predict_args *a)
 {
@@ -92,7 +114,8 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
 		{ "pcr", required_argument, NULL, 'p' },    { "format", required_argument, NULL, 'f' },
 		{ "policy-path", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
 		{ "pubkey", required_argument, NULL, 'K' }, { "sys", required_argument, NULL, 'S' },
-		{ "merge", required_argument, NULL, 'M' }, { 0 },
+		{ "merge", required_argument, NULL, 'M' }, { "pcrs", required_argument, NULL, 'L' },
+		{ 0 },
 	};
 	int c;
 
@@ -108,6 +131,11 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
 		case 'K': a->pubkey = optarg; break;
 		case 'S': a->sys = optarg; break;
 		case 'M': a->merge = optarg; break;
+		case 'L':
+			if (parse_pcr_list(optarg, &a->only) < 0)
+				return usage_error("--pcrs %s: not a list of PCRs 0-23 (17,18,22)",
+						   optarg);
+			break;
 		case 'b':
 			if (slpolicy_add_bank(&a->banks, optarg) < 0)
 				return EXIT_USAGE;
@@ -146,6 +174,8 @@ static int check_binding(const struct predict_args *a, unsigned given)
 {
 	unsigned want = a->drtm ? (1u << 17) | (1u << 18) : (1u << 4) | (1u << 7);
 
+	if (a->only && (a->only & want) != want)
+		given &= a->only; /* a set without them binds nothing either */
 	if (!binding_format(a->format) || (given & want) == want)
 		return 0;
 	if (a->drtm)
@@ -188,6 +218,17 @@ static void report_failure(const struct predict_args *a, const struct predict_in
 			in->entry->name, a->root, err->why);
 }
 
+/* The sealing set's PCRs that --pcrs keeps (all without it); returns how many. */
+static size_t restrict_set(unsigned *pcrs, size_t n, uint32_t only)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!only || (only & (1u << pcrs[i])))
+			pcrs[k++] = pcrs[i];
+	return k;
+}
+
 /* Runs the prediction for the loaded policy and prints it: 0 or -1 (reported). */
 static int predict_and_print(const struct predict_args *a, struct predict_input *in,
 			     struct pcr_state *st, unsigned launcher)
@@ -205,7 +246,8 @@ static int predict_and_print(const struct predict_args *a, struct predict_input 
 	st->banks = a->banks;
 	if (r >= 0 && (r = pcr_replay(st, &seq.events)) >= 0) {
 		/* PCR 19 only matters (and is only printed) for an image with a policy key. */
-		n = sequence_sealing_set(a->drtm, launcher, in->key != NULL, pcrs);
+		n = restrict_set(pcrs, sequence_sealing_set(a->drtm, launcher, in->key != NULL, pcrs),
+				 a->only);
 		if (strcmp(a->format, "events") == 0)
 			print_events(&seq.events, a->banks);
 		else if (strcmp(a->format, "clevis") == 0)

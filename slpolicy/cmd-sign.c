@@ -161,13 +161,13 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "slpolicy: %s: %s\n", policy, strerror(-r));
 		return EXIT_REFUSED;
 	}
-	if ((r = file_read_all(sig_path, POLICY_SIGNATURE_SIZE, &sig, &sig_len)) < 0 ||
-	    sig_len != POLICY_SIGNATURE_SIZE) {
+	if ((r = file_read_all(sig_path, POLICY_SIGNATURES_MAX_SIZE, &sig,
+			       &sig_len)) < 0 || !signature_file_size_ok(sig_len)) {
 		fprintf(stderr, "slpolicy: %s: %s\n", sig_path,
-			r < 0 && r != -E2BIG ? strerror(-r) : "must be exactly 64 bytes");
+			r < 0 && r != -E2BIG ? strerror(-r) : "must be 64 bytes, or up to 4 times 64");
 		return EXIT_REFUSED;
 	}
-	ok = signature_verify(key, buf, len, sig);
+	ok = signature_verify_any(key, buf, len, sig, sig_len);
 	if (!ok) {
 		printf("%s: signature does not match the policy and the key\n", sig_path);
 		return EXIT_REFUSED;

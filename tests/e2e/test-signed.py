@@ -91,6 +91,15 @@ def main():
                         and got.get(22) == launch_pcr22(alg, [kernel, initrd], CMDLINE).hex()
                         == pred[alg][22], f"signed: {alg} PCRs 21, 22 as predicted")
 
+            # An upgrade in progress: the .sig holds the old policy's signature, then this one's.
+            s.put("/old.json", b'{"schema": 1, "serial": 0}')
+            sign(s, key, "/old.json")
+            s.put("/slaunch/policy.json.sig",
+                  s.files["/old.json.sig"] + s.files["/slaunch/policy.json.sig"])
+            b = run("signature-pair", s)
+            t.check(b.kexeced and "slinit: policy signature verified" in b.log,
+                    "signature-pair: [another policy's, this policy's] verifies, boots")
+
         sig = r"/slaunch/policy\.json\.sig"
         cases = [
             ("missing-signature", lambda s: None,
@@ -107,7 +116,19 @@ def main():
             ("signature-truncated",
              lambda s: (sign(s, key), s.put("/slaunch/policy.json.sig",
                                             s.files["/slaunch/policy.json.sig"][:63])),
-             rf"slinit: FAILED: {sig}: must be exactly 64 bytes \(a raw Ed25519 signature\)"),
+             rf"slinit: FAILED: {sig}: must be 64 bytes \(a raw Ed25519 signature\), or up to 4 "
+             "of them"),
+            ("signatures-of-other-policies-only",
+             lambda s: (s.put("/a.json", b'{"schema": 1}'), sign(s, key, "/a.json"),
+                        s.put("/b.json", b'{"schema": 2}'), sign(s, key, "/b.json"),
+                        s.put("/slaunch/policy.json.sig",
+                              s.files["/a.json.sig"] + s.files["/b.json.sig"])),
+             rf"slinit: FAILED: {sig}: signature does not match the policy and the built-in key"),
+            ("five-signatures",
+             lambda s: (sign(s, key), s.put("/slaunch/policy.json.sig",
+                                            s.files["/slaunch/policy.json.sig"] * 5)),
+             rf"slinit: FAILED: {sig}: must be 64 bytes \(a raw Ed25519 signature\), or up to 4 "
+             "of them"),
             ("policy-changed-after-signing",
              lambda s: (sign(s, key), s.put("/slaunch/policy.json",
                                             s.files["/slaunch/policy.json"] + b"\n")),

@@ -64,6 +64,29 @@ def per_position(tmp):
           "three --initrd for two initrds refused, naming the entry; policy untouched", err)
 
 
+def move(tmp):
+    """--move: the entry switches to new files installed beside the old ones (as Debian installs
+    a kernel), only their digests allowed; the other entry is left as it was."""
+    boot = os.path.join(tmp, "boot-move")
+    files = {n: os.urandom(3000) for n in ("vmlinuz-1", "initrd-1", "vmlinuz-2", "initrd-2")}
+    put_files(boot, {"/" + n: d for n, d in files.items()})
+    pol = os.path.join(tmp, "policy-move.json")
+    p = json.loads(new_policy(boot, "/vmlinuz-1", ["/initrd-1"], "quiet"))
+    p["entries"].append(dict(p["entries"][0], name="other"))
+    with open(pol, "w") as f:
+        json.dump(p, f)
+    rc, out, err = run("allow", pol, "--root", boot, "--entry", "default", "--kernel",
+                       "/vmlinuz-2", "--initrd", "/initrd-2", "--move")
+    e, other = read_json(pol)["entries"]
+    sha = {n: "sha256:" + hashlib.sha256(d).hexdigest() for n, d in files.items()}
+    check(rc == 0 and e["kernel"] == "/vmlinuz-2" and e["initrd"] == ["/initrd-2"] and
+          e["allow"] == {"kernel": [sha["vmlinuz-2"]], "initrd": [[sha["initrd-2"]]]},
+          "allow --move: the entry's paths are the new files, only their digests allowed", e)
+    check(other == p["entries"][1] and read_json(pol)["serial"] == p["serial"] + 1,
+          "allow --move: the other entry unchanged, serial + 1")
+    check(run("check", pol)[0] == 0, "allow --move: the result passes slpolicy check")
+
+
 def flat_policy(tmp):
     """A policy of the first form (one flat allow.initrd for its one initrd) is rewritten one
     allow-list per initrd, whatever allow adds."""
@@ -150,6 +173,7 @@ def main():
             rc, out, err = run("allow", pol, *args)
             check(rc == 2, f"usage error: {what}", err)
         per_position(tmp)
+        move(tmp)
         flat_policy(tmp)
     return t.summary()
 

@@ -18,6 +18,23 @@ t = Checks()
 check = t.check
 
 
+def subset_cases(boot, policy_file):
+    """--pcrs: the sealing set restricted (keys that must survive policy changes leave 21
+    out); a restricted set without the launcher's PCRs is refused in the sealing formats."""
+    p17, p18 = os.urandom(32).hex(), os.urandom(32).hex()
+    args = ["predict", policy_file, "--root", boot, "--pcr", "17=" + p17, "--pcr", "18=" + p18]
+    full = run(*args).stdout.decode().split()
+    sub = run(*args, "--pcrs", "17,18,22").stdout.decode().split()
+    check(sub == [x for x in full if not x.startswith("sha256:21=")] and len(sub) == 3,
+          "--pcrs 17,18,22: the set without 21, the same values")
+    raw = run(*args, "--pcrs", "17,18,22", "--format", "tpm2").stdout
+    check(raw == bytes.fromhex(p17 + p18) + bytes.fromhex(sub[2].split("=")[1]),
+          "--pcrs 17,18,22 --format tpm2: the three raw values")
+    r = run(*args, "--pcrs", "21,22", "--format", "tpm2")
+    check(r.returncode == 2 and b"needs --pcr 17=HEX and --pcr 18=HEX" in r.stderr,
+          "--pcrs without 17 and 18 refused for sealing")
+
+
 def keylime_cases(boot, policy_file, policy_bytes, files, cmdline):
     """--format keylime: Keylime's tpm_policy ({"PCR": [hex, ...]}, keylime/tpm's readPolicy)
     with the launcher's PCRs as given and 21, 22 as computed here; --merge adds an upgrade
@@ -134,6 +151,7 @@ def main():
               "tpm2 format: PCR 17, 18 as given, then 21 and 22, raw sha1 digests")
 
         keylime_cases(boot, policy_file, policy_bytes, files, cmdline)
+        subset_cases(boot, policy_file)
 
         start12, start13 = os.urandom(32), os.urandom(32)
         nod = run("predict", policy_file, "--root", boot, "--no-drtm", "--format", "json",

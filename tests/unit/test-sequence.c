@@ -259,9 +259,46 @@ static void test_slinit_and_predict_agree(bool drtm)
 	close(root_fd);
 }
 
+/* A management entry's launch opens with its role, so that it differs from a runtime entry
+ * with the very same kernel and command line. */
+static void test_management_role(bool drtm)
+{
+	struct policy_entry runtime = test_entry, management = test_entry;
+	struct sequence a, b;
+	struct digest_set kernel, role;
+	struct pcr_state pa, pb;
+
+	management.management = true;
+	digest_buffer(BANKS, "kernel", 6, &kernel);
+	digest_buffer(BANKS, "management", 10, &role);
+	sequence_init(&a, BANKS, drtm);
+	sequence_init(&b, BANKS, drtm);
+	sequence_policy(&a, (const uint8_t *)"{}", 2, "/p.json");
+	sequence_policy(&b, (const uint8_t *)"{}", 2, "/p.json");
+	CHECK(sequence_entry(&a, &management, &kernel, NULL) == 0 &&
+	      sequence_entry(&b, &runtime, &kernel, NULL) == 0, "both entries recorded");
+	CHECK(a.events.count == b.events.count + 1 && has_desc(&a.events.events[1],
+							       "sll: role management") &&
+	      a.events.events[1].pcr == (drtm ? 22u : 13u) &&
+	      memcmp(a.events.events[1].digests.d[HASH_SHA256], role.d[HASH_SHA256], 32) == 0,
+	      "drtm=%d: the management entry's first event is its role, in the launch PCR", drtm);
+	CHECK(has_desc(&a.events.events[2], "sll: kernel /vmlinuz"), "then its kernel");
+	pcr_state_init(&pa, BANKS, 0);
+	pcr_state_init(&pb, BANKS, 0);
+	pcr_replay(&pa, &a.events);
+	pcr_replay(&pb, &b.events);
+	CHECK(memcmp(pa.value[HASH_SHA256][drtm ? 22 : 13], pb.value[HASH_SHA256][drtm ? 22 : 13],
+		     32) != 0, "drtm=%d: a runtime entry with the same files leaves another PCR",
+	      drtm);
+	sequence_free(&a);
+	sequence_free(&b);
+}
+
 int main(void)
 {
 	test_order();
+	test_management_role(true);
+	test_management_role(false);
 	test_pcr_mapping();
 	make_boot_dir();
 	write_file("empty", "", 0);

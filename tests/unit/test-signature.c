@@ -23,8 +23,32 @@ static const struct {
 	  "d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" },
 };
 
+/* A .sig file of several signatures (an upgrade in progress): one that verifies is enough;
+ * sizes other than 1 to 4 times 64 bytes are refused outright. */
+static void test_several(void)
+{
+	uint8_t pub[POLICY_KEY_SIZE], sigs[5 * POLICY_SIGNATURE_SIZE] = { 0 }, msg[1];
+
+	unhex(vectors[1].pub, pub);
+	unhex(vectors[1].msg, msg);
+	unhex(vectors[1].sig, sigs + POLICY_SIGNATURE_SIZE); /* the second of the pair */
+	CHECK(signature_verify_any(pub, msg, 1, sigs, 2 * POLICY_SIGNATURE_SIZE),
+	      "[another, this policy's]: verifies");
+	memcpy(sigs, sigs + POLICY_SIGNATURE_SIZE, POLICY_SIGNATURE_SIZE);
+	memset(sigs + POLICY_SIGNATURE_SIZE, 0, POLICY_SIGNATURE_SIZE);
+	CHECK(signature_verify_any(pub, msg, 1, sigs, 2 * POLICY_SIGNATURE_SIZE),
+	      "[this policy's, another]: verifies");
+	CHECK(!signature_verify_any(pub, msg, 1, sigs + POLICY_SIGNATURE_SIZE,
+				    2 * POLICY_SIGNATURE_SIZE), "[another, another]: refused");
+	CHECK(!signature_verify_any(pub, msg, 1, sigs, 5 * POLICY_SIGNATURE_SIZE),
+	      "five signatures: refused, even with a good one");
+	CHECK(!signature_verify_any(pub, msg, 1, sigs, POLICY_SIGNATURE_SIZE + 1) &&
+	      !signature_verify_any(pub, msg, 1, sigs, 0), "65 bytes, 0 bytes: refused");
+}
+
 int main(void)
 {
+	test_several();
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		uint8_t pub[POLICY_KEY_SIZE], sig[POLICY_SIGNATURE_SIZE], msg[8] = { 0 };
 		size_t len = strlen(vectors[i].msg) / 2;

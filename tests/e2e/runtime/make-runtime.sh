@@ -40,6 +40,9 @@
 #               sll-runtime: unseal-error <each line sll-seal and tpm2-tools printed>
 #             With /tmp/signed/key.pub.pem (see luks.img) it unseals through the
 #             signed PCR policies in /tmp/signed (sll-seal unseal --authorize).
+#             And /etc/sll-runtime.d/55-request: with sll.request_management=INDEX it
+#             writes a non-zero value into that TPM NV index and prints
+#               sll-runtime: management requested      (or: management request failed: ...)
 #             A separate initrd keeps its megabytes of libraries out of every
 #             other boot; it is reproducible too (sorted, owner 0, mtime 0).
 # luks.img:   a third initrd, listed after tpm2-tools.img (it uses its libraries
@@ -325,6 +328,24 @@ fi
 rm -f /tmp/secret
 UNSEAL
 chmod 0755 "$ov/etc/sll-runtime.d/50-unseal"
+cat >"$ov/etc/sll-runtime.d/55-request" <<'REQUEST'
+#!/bin/sh
+# Ask for the management entry at the next boot: the policy's management_request NV index,
+# set to a non-zero value (README, "Upgrading with the management environment").
+say() { echo "sll-runtime: $*"; }
+index=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in sll.request_management=*) index=${opt#*=} ;; esac
+done
+[ -n "$index" ] || exit 0
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
+if printf '\001\000\000\000\000\000\000\000' | tpm2_nvwrite "$index" -i - 2>/tmp/request.err; then
+    say "management requested"
+else
+    say "management request failed: $(cat /tmp/request.err)"
+fi
+REQUEST
+chmod 0755 "$ov/etc/sll-runtime.d/55-request"
 find "$ov" -exec touch -h -d @0 {} +
 (cd "$ov" && find . -mindepth 1 | sed 's|^\./||' | sort |
     cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/tpm2-tools.img"
