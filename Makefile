@@ -37,7 +37,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
 .PHONY: all image slinit slpolicy sll-collect sll-attest demo test unit valgrind lint tidy esp \
-	sign clean distclean reprocheck
+	sign clean distclean reprocheck deb deb-check fresh-check
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 # ROLLBACK_NV=0x01XXXXXX[:ordinary]: every policy's serial is checked against that TPM NV
@@ -177,8 +177,13 @@ distclean:
 reprocheck:
 	tests/reprocheck.sh
 
-# Every shell script of the tree (tools/sll-seal is POSIX sh without a .sh name).
-SHELL_SCRIPTS := build.sh .ci/run $(sort $(shell find tests tools -name '*.sh'))
+# Every shell script of the tree (tools/sll-seal, the kernel hooks and the package's postrm are
+# POSIX sh without a .sh name).
+SHELL_SCRIPTS := build.sh .ci/run tools/bash-completion/slpolicy \
+	$(sort $(shell find tests tools -name '*.sh'))
+SH_SCRIPTS := tools/sll-seal tools/kernel-hook/sll-kernel-hook tools/kernel-hook/postinst.d/zz-sll \
+	tools/kernel-hook/post-update.d/sll tools/kernel-hook/install.d/95-sll.install \
+	debian/sll-target.postrm
 
 # Static analysis: cppcheck over all our C and shellcheck over the shell scripts, warnings
 # are errors (part of make test).
@@ -188,7 +193,7 @@ lint:
 		--error-exitcode=1 policy init kexec slpolicy tools tests/unit tests/fuzz tests/tools \
 		tests/bench
 	shellcheck -S warning $(SHELL_SCRIPTS)
-	shellcheck -S warning -s sh tools/sll-seal
+	shellcheck -S warning -s sh $(SH_SCRIPTS)
 
 # Keep objects make considers intermediate (host objects of unit tests).
 .SECONDARY:
@@ -276,3 +281,26 @@ bench: all
 	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/bench/run-bench.py
 	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/bench/attest-bench.py
 # --- end bench ---
+
+# --- packaging ---
+# make deb: the admin side's Debian packages (debian/: slpolicy; sll-target with sll-seal,
+# sll-attest, sll-collect and the kernel upgrade hooks) in build/deb/, built with this Makefile
+# by dpkg-buildpackage and checked by lintian. sll-collect (static) needs the musl sysroot and
+# every tool the patched json-c: build.sh's sysroot step comes first (incremental). Needs
+# dpkg-dev, debhelper and lintian (tools/make-deb.sh names what is missing).
+deb:
+	./build.sh packages sysroot
+	tools/make-deb.sh "$(BUILD)" "$(SYSROOT)" "$(HOST_SYSROOT)"
+
+# make deb-check: those packages installed by apt into a fresh Debian 12 root (mmdebstrap),
+# their commands, man pages, one predict, the kernel hook and a purge checked there. As root.
+deb-check: deb slpolicy
+	tests/fresh/deb-check.sh "$(BUILD)/fresh" "$(BUILD)/deb" "$(BUILD)/slpolicy"
+
+# make fresh-check: README's two commands in a minimal Debian 12 root with only make, on a
+# clean clone of HEAD, then deb-check. Too slow for every CI run (the whole build and test
+# suite): run it before resolving an issue that changes build.sh's packages. As root.
+fresh-check:
+	tests/fresh/fresh-check.sh "$(BUILD)/fresh"
+	$(MAKE) deb-check
+# --- end packaging ---

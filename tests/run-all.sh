@@ -19,6 +19,7 @@ TESTS=(
 	"policy: tests/policy/test-collect-predict.py"
 	"policy: tests/policy/test-predict-sealing.py"
 	"policy: tests/policy/test-allow.py"
+	"policy: tests/policy/test-kernel-hook.py"
 	"policy: tests/policy/test-eventlog-cli.py"
 	"tpm: tests/tpm/test-replay-swtpm.py"
 	"tpm: tests/tpm/test-drtm-relay.py"
@@ -43,6 +44,7 @@ TESTS=(
 	"e2e: tests/e2e/test-seal.py"
 	"e2e: tests/e2e/test-upgrade.py"
 	"e2e: tests/e2e/test-attest.py"
+	"e2e: tests/e2e/test-management.py"
 )
 
 passed=0 failed=0 failed_names=()
