@@ -21,21 +21,6 @@ bool management_parse_role(json_object *v, const char *path, bool *ret_managemen
 	return ok;
 }
 
-bool management_parse_request(json_object *obj, const char *path, struct policy *pol,
-			      struct policy_errors *errs)
-{
-	static const char *const keys[] = { "nv_index", NULL };
-	json_object *v;
-	char p[128];
-
-	if (!pjson_type(obj, json_type_object, path, "an object", errs) ||
-	    !pjson_keys(obj, path, keys, keys, errs))
-		return false;
-	json_object_object_get_ex(obj, "nv_index", &v);
-	pjson_child(p, sizeof(p), path, "nv_index");
-	return pjson_nv_index(v, p, &pol->management_nv_index, errs);
-}
-
 const struct policy_entry *policy_management_entry(const struct policy *policy)
 {
 	for (size_t i = 0; i < policy->entry_count; i++)

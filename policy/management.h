@@ -12,9 +12,6 @@
 /* "role": "runtime" (the default) or "management". */
 bool management_parse_role(json_object *v, const char *path, bool *ret_management,
 			   struct policy_errors *errs);
-/* "management_request": {"nv_index": "0x01XXXXXX"}. */
-bool management_parse_request(json_object *obj, const char *path, struct policy *pol,
-			      struct policy_errors *errs);
 /* Cross-field rules: at most one management entry, verified, not the recovery entry; a
  * request index only with a management entry, and not the anti-rollback index. */
 bool management_check(const struct policy *pol, struct policy_errors *errs);

@@ -175,6 +175,21 @@ bool pjson_array(json_object *arr, const char *path, size_t min, size_t max, con
 }
 
 
+bool pjson_nv_index_object(json_object *obj, const char *path, uint32_t *ret,
+			   struct policy_errors *errs)
+{
+	static const char *const keys[] = { "nv_index", NULL };
+	json_object *v;
+	char p[128];
+
+	if (!pjson_type(obj, json_type_object, path, "an object", errs) ||
+	    !pjson_keys(obj, path, keys, keys, errs))
+		return false;
+	json_object_object_get_ex(obj, "nv_index", &v);
+	pjson_child(p, sizeof(p), path, "nv_index");
+	return pjson_nv_index(v, p, ret, errs);
+}
+
 bool pjson_nv_index(json_object *o, const char *path, uint32_t *ret, struct policy_errors *errs)
 {
 	char *s = pjson_string(o, path, 16, errs);

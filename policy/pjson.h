@@ -40,3 +40,6 @@ bool pjson_array(json_object *arr, const char *path, size_t min, size_t max, con
 
 /* A TPM NV index handle written "0x01XXXXXX" (8 hex digits, TPM_HT_NV_INDEX) into *ret. */
 bool pjson_nv_index(json_object *o, const char *path, uint32_t *ret, struct policy_errors *errs);
+/* {"nv_index": "0x01XXXXXX"} and nothing else (anti_rollback, management_request). */
+bool pjson_nv_index_object(json_object *obj, const char *path, uint32_t *ret,
+			   struct policy_errors *errs);

@@ -303,22 +303,6 @@ static bool parse_eventlog(json_object *obj, const char *path, struct policy *po
 	return pol->eventlog_path != NULL;
 }
 
-/* "anti_rollback": {"nv_index": "0x01XXXXXX"}: a TPM NV index handle (TPM_HT_NV_INDEX). */
-static bool parse_anti_rollback(json_object *obj, const char *path, struct policy *pol,
-				struct policy_errors *errs)
-{
-	static const char *const keys[] = { "nv_index", NULL };
-	json_object *v;
-	char p[128];
-
-	if (!pjson_type(obj, json_type_object, path, "an object", errs) ||
-	    !pjson_keys(obj, path, keys, keys, errs))
-		return false;
-	json_object_object_get_ex(obj, "nv_index", &v);
-	pjson_child(p, sizeof(p), path, "nv_index");
-	return pjson_nv_index(v, p, &pol->rollback_nv_index, errs);
-}
-
 /* What happens when a launch fails: on_failure, recovery and measured_fallback. */
 static bool parse_failure(json_object *root, struct policy *pol, struct policy_errors *errs)
 {
@@ -409,9 +393,10 @@ static bool parse_top(json_object *root, struct policy *pol, struct policy_error
 	if (json_object_object_get_ex(root, "eventlog", &v))
 		ok &= parse_eventlog(v, "/eventlog", pol, errs);
 	if (json_object_object_get_ex(root, "anti_rollback", &v))
-		ok &= parse_anti_rollback(v, "/anti_rollback", pol, errs);
+		ok &= pjson_nv_index_object(v, "/anti_rollback", &pol->rollback_nv_index, errs);
 	if (json_object_object_get_ex(root, "management_request", &v))
-		ok &= management_parse_request(v, "/management_request", pol, errs);
+		ok &= pjson_nv_index_object(v, "/management_request", &pol->management_nv_index,
+					    errs);
 	return ok;
 }
 
