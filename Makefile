@@ -181,7 +181,7 @@ reprocheck:
 # POSIX sh without a .sh name).
 SHELL_SCRIPTS := build.sh .ci/run tools/bash-completion/slpolicy \
 	$(sort $(shell find tests tools -name '*.sh'))
-SH_SCRIPTS := tools/sll-seal tools/kernel-hook/sll-kernel-hook tools/kernel-hook/postinst.d/zz-sll \
+SH_SCRIPTS := tools/sll-seal tools/sll-manage tools/kernel-hook/sll-kernel-hook tools/kernel-hook/postinst.d/zz-sll \
 	tools/kernel-hook/post-update.d/sll tools/kernel-hook/install.d/95-sll.install \
 	debian/sll-target.postrm
 

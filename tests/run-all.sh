@@ -29,6 +29,7 @@ TESTS=(
 	"tpm: tests/tpm/test-seal-hardening.py"
 	"tpm: tests/tpm/test-attest-tool.py"
 	"tpm: tests/tpm/test-attest-enroll.py"
+	"tpm: tests/tpm/test-manage.py"
 	"fuzz: make fuzz FUZZ_SECONDS=60"
 	"bench: tests/bench/test-hashbench.py"
 	"build: tests/build/test-kconfig-check.sh"

@@ -43,6 +43,11 @@
 #             And /etc/sll-runtime.d/55-request: with sll.request_management=INDEX it
 #             writes a non-zero value into that TPM NV index and prints
 #               sll-runtime: management requested      (or: management request failed: ...)
+#             (sll.request_management=INDEX:FILE: only when FILE exists, e.g. a staged
+#             policy on the boot partition), and /etc/sll-runtime.d/57-try-unseal: with
+#             sll.try_unseal=HANDLE@BANK:LIST it tries to unseal a secret that is not the
+#             runtime's (the management environment's KEK), as an attacker would, printing
+#               sll-runtime: try-unseal HANDLE: refused: <the TPM's error>   (or: got the secret)
 #             A separate initrd keeps its megabytes of libraries out of every
 #             other boot; it is reproducible too (sorted, owner 0, mtime 0).
 # luks.img:   a third initrd, listed after tpm2-tools.img (it uses its libraries
@@ -58,8 +63,24 @@
 #             and /etc/sll-runtime.d/40-signed: with sll.unseal_signed=DEVICE it
 #             extracts the tar archive on DEVICE (a raw disk: the admin's public
 #             key key.pub.pem and the signed states NAME.policy, NAME.sig; not
-#             measured, not secret) into /tmp/signed for 50-unseal, printing
+#             measured, not secret) into /tmp/signed for 50-unseal (DEVICE may also be
+#             a directory, e.g. on the boot partition), printing
 #               sll-runtime: signed states <number of NAME.policy files>
+#             and /etc/sll-runtime.d/30-boot: with sll.boot_partition=DEVICE it mounts
+#             that FAT partition read-only at /boot, printing
+#               sll-runtime: boot partition DEVICE mounted
+#             (the modules, in load order, are listed in /etc/sll-modules)
+# manage.img: the management environment's initrd (listed after luks.img, whose modules
+#             and libraries it uses): slpolicy ($BUILD/slpolicy; SLPOLICY=FILE overrides),
+#             jq, openssl and the libraries they need beyond tpm2-tools.img's,
+#             tools/sll-manage, /etc/sll/manage.conf (its handle, PCRs, key and signed-state
+#             paths), and /etc/sll-runtime.d/65-manage: with sll.manage=DEVICE it mounts the
+#             boot partition read-write and runs sll-manage approve (sll.manage_yes: --yes;
+#             sll.manage_raise_floor=INDEX), printing each of its lines as
+#               sll-runtime: manage: <line>
+#             then "sll-runtime: manage: exit <status>". Its step hook, /bin/sll-test-cut,
+#             cuts the power (sysrq b) after the step a test names on a control disk,
+#             /dev/vdb holding "cut STEP", printing "sll-runtime: power cut after step STEP".
 # attest.img: an initrd for the attestation test (listed after initrd.img): the
 #             host-built $BUILD/sll-attest (make sll-attest; SLL_ATTEST=FILE
 #             overrides) as /bin/sll-attest, the libraries ldd names for it, the
@@ -111,6 +132,9 @@ stamp=$outdir/.runtime-stamp
 sll_seal=$ROOT/tools/sll-seal
 sll_attest=${SLL_ATTEST:-$BUILD/sll-attest}
 [[ -x $sll_attest ]] || die "no $sll_attest: run make sll-attest"
+sll_manage=$ROOT/tools/sll-manage
+slpolicy=${SLPOLICY:-$BUILD/slpolicy}
+[[ -x $slpolicy ]] || die "no $slpolicy: run make slpolicy"
 tpm2_bin=$(command -v tpm2) || die "no tpm2 (tpm2-tools): run build.sh packages"
 want=$(printf '%s\n' "kernel $kpkg $kver" \
     "busybox $(sha256sum <"$BUSYBOX" | cut -d' ' -f1)" \
@@ -118,9 +142,11 @@ want=$(printf '%s\n' "kernel $kpkg $kver" \
     "tpm2-tools $(dpkg-query -W -f='${Version}' tpm2-tools)" \
     "sll-seal $(sha256sum <"$sll_seal" | cut -d' ' -f1)" \
     "cryptsetup $(dpkg-query -W -f='${Version}' cryptsetup-bin)" \
-    "sll-attest $(sha256sum <"$sll_attest" | cut -d' ' -f1)")
+    "sll-attest $(sha256sum <"$sll_attest" | cut -d' ' -f1)" \
+    "sll-manage $(sha256sum <"$sll_manage" | cut -d' ' -f1)" \
+    "slpolicy $(sha256sum <"$slpolicy" | cut -d' ' -f1)")
 if [[ -f $outdir/vmlinuz && -f $outdir/initrd.img && -f $outdir/tpm2-tools.img &&
-    -f $outdir/luks.img && -f $outdir/attest.img && -f $stamp ]] &&
+    -f $outdir/luks.img && -f $outdir/attest.img && -f $outdir/manage.img && -f $stamp ]] &&
     [[ $(cat "$stamp") == "$want" ]]; then
     msg "up to date: $outdir ($kpkg $kver)"
     exit 0
@@ -338,6 +364,12 @@ for opt in $(cat /proc/cmdline); do
     case $opt in sll.request_management=*) index=${opt#*=} ;; esac
 done
 [ -n "$index" ] || exit 0
+# INDEX:FILE: only when FILE exists (a staged policy waiting for the management environment).
+case $index in
+*:*)
+    file=${index#*:} index=${index%%:*}
+    [ -f "$file" ] || { say "management not requested: no $file"; exit 0; } ;;
+esac
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
 if printf '\001\000\000\000\000\000\000\000' | tpm2_nvwrite "$index" -i - 2>/tmp/request.err; then
     say "management requested"
@@ -346,6 +378,26 @@ else
 fi
 REQUEST
 chmod 0755 "$ov/etc/sll-runtime.d/55-request"
+cat >"$ov/etc/sll-runtime.d/57-try-unseal" <<'TRY'
+#!/bin/sh
+# What a runtime OS taken over would try: unseal a secret that is not its own (the
+# management environment's approval KEK), sll.try_unseal=HANDLE@BANK:LIST.
+say() { echo "sll-runtime: $*"; }
+arg=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in sll.try_unseal=*) arg=${opt#*=} ;; esac
+done
+[ -n "$arg" ] || exit 0
+handle=${arg%%@*} pcrs=${arg#*@}
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
+if sll-seal unseal --pcrs "$pcrs" --handle "$handle" >/tmp/stolen 2>/tmp/try.err; then
+    say "try-unseal $handle: got the secret"
+else
+    say "try-unseal $handle: refused: $(grep -m1 'tpm:' /tmp/try.err || tail -n1 /tmp/try.err)"
+fi
+rm -f /tmp/stolen
+TRY
+chmod 0755 "$ov/etc/sll-runtime.d/57-try-unseal"
 find "$ov" -exec touch -h -d @0 {} +
 (cd "$ov" && find . -mindepth 1 | sed 's|^\./||' | sort |
     cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/tpm2-tools.img"
@@ -366,16 +418,40 @@ kmod_ver=${vmlinuz[0]##*/vmlinuz-}
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/deb" "./lib/modules/$kmod_ver"
 depmod -b "$tmp/deb" "$kmod_ver"
 : >"$tmp/modules.new"
-for m in virtio_pci virtio_blk ecb xts dm-crypt; do
+for m in virtio_pci virtio_blk ecb xts dm-crypt vfat nls_cp437 nls_ascii nls_utf8; do
     modprobe -d "$tmp/deb" -S "$kmod_ver" --show-depends "$m" |
         sed -n "s|^insmod $tmp/deb/\([^ ]*\.ko\) *$|\1|p" >>"$tmp/modules.new" ||
         die "modprobe --show-depends $m"
 done
 awk '!seen[$0]++' "$tmp/modules.new" >"$tmp/modules"
-(($(wc -l <"$tmp/modules") >= 5)) || die "too few modules for virtio and dm-crypt"
+(($(wc -l <"$tmp/modules") >= 9)) || die "too few modules for virtio, dm-crypt and vfat"
 while read -r ko; do
     install -D -m 0644 "$tmp/deb/$ko" "$lk/$ko"
 done <"$tmp/modules"
+# The modules in load order, for the steps that need a disk (30-boot, 65-manage).
+mkdir -p "$lk/etc"
+cp "$tmp/modules" "$lk/etc/sll-modules"
+cat >"$lk/etc/sll-runtime.d/30-boot" <<'BOOT'
+#!/bin/sh
+# The boot partition the command line names (sll.boot_partition=DEVICE), read-only at /boot:
+# the signed states (40-signed) and a staged policy (55-request) are there.
+say() { echo "sll-runtime: $*"; }
+dev=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in sll.boot_partition=*) dev=${opt#*=} ;; esac
+done
+[ -n "$dev" ] || exit 0
+for ko in $(cat /etc/sll-modules); do insmod "/$ko" 2>/dev/null; done
+i=0
+while [ ! -b "$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+mkdir -p /boot
+if mount -t vfat -o ro "$dev" /boot 2>/tmp/boot.err; then
+    say "boot partition $dev mounted"
+else
+    say "boot partition $dev: $(cat /tmp/boot.err)"
+fi
+BOOT
+chmod 0755 "$lk/etc/sll-runtime.d/30-boot"
 {
     echo "#!/bin/sh"
     echo "# Open the LUKS volume the command line names with the key sealed in the TPM."
@@ -422,10 +498,18 @@ for opt in $(cat /proc/cmdline); do
     case $opt in sll.unseal_signed=*) dev=${opt#*=} ;; esac
 done
 [ -n "$dev" ] || exit 0
+mkdir -p /tmp/signed
+if [ -d "$dev" ]; then
+    # A directory (on the boot partition 30-boot mounted): its files.
+    cp "$dev"/* /tmp/signed/ 2>/tmp/signed.err
+    n=0
+    for f in /tmp/signed/*.policy; do [ -f "$f" ] && n=$((n + 1)); done
+    say "signed states $n"
+    exit 0
+fi
 for ko in $modules; do insmod "/$ko" 2>/dev/null; done
 i=0
 while [ ! -b "$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-mkdir -p /tmp/signed
 if tar -x -f "$dev" -C /tmp/signed 2>/tmp/signed.err; then
     n=0
     for f in /tmp/signed/*.policy; do [ -f "$f" ] && n=$((n + 1)); done
@@ -509,15 +593,94 @@ find "$at" -exec touch -h -d @0 {} +
 (cd "$at" && find . -mindepth 1 | sed 's|^\./||' | sort |
     cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/attest.img"
 
+# --- manage.img --------------------------------------------------------------------------
+# The management environment's tools, over tpm2-tools.img and luks.img (their libraries,
+# sll-seal, the modules): slpolicy, jq, openssl, tools/sll-manage and the step 65-manage.
+mg=$tmp/manage
+mkdir -p "$mg/bin" "$mg/lib/x86_64-linux-gnu" "$mg/etc/sll" "$mg/etc/sll-runtime.d"
+jq_bin=$(command -v jq) || die "no jq: run build.sh packages"
+openssl_bin=$(command -v openssl) || die "no openssl: run build.sh packages"
+install -m 0755 "$slpolicy" "$mg/bin/slpolicy"
+install -m 0755 "$(readlink -f "$jq_bin")" "$mg/bin/jq"
+install -m 0755 "$(readlink -f "$openssl_bin")" "$mg/bin/openssl"
+install -m 0755 "$sll_manage" "$mg/bin/sll-manage"
+libs_of "$slpolicy" "$jq_bin" "$openssl_bin" | { grep -vxF -f "$tmp/libs" || true; } |
+    install_libs "$mg"
+cat >"$mg/etc/sll/manage.conf" <<'CONF'
+# The management environment's settings (measured: this file is in its initrd).
+HANDLE=0x81000110
+PCRS=sha256:17,18,19,22
+KEYS=/slaunch/approval.keys
+SIGNED=/slaunch/signed
+REF=sll-seal
+STATE_PCRS=sha256:17,18,21,22
+CONF
+cat >"$mg/bin/sll-test-cut" <<'CUT'
+#!/bin/sh
+# sll-manage's step hook in the tests: a power cut (an immediate reset, nothing more written)
+# after the step the control disk /dev/vdb names ("cut STEP"), when the test gives one.
+[ -b /dev/vdb ] || exit 0
+want=$(head -c 64 /dev/vdb | tr -d '\000' | sed -n 's/^cut //p')
+[ "$want" = "$1" ] || exit 0
+echo "sll-runtime: power cut after step $1"
+echo b >/proc/sysrq-trigger
+sleep 10
+CUT
+chmod 0755 "$mg/bin/sll-test-cut"
+cat >"$mg/etc/sll-runtime.d/65-manage" <<'MANAGE'
+#!/bin/sh
+# The management environment (sll.manage=DEVICE, the boot partition): sll-manage approve
+# with /etc/sll/manage.conf; sll.manage_yes approves without asking, and
+# sll.manage_raise_floor=INDEX raises that floor. Prints each line of sll-manage as
+#   sll-runtime: manage: <line>
+# then sll-runtime: manage: exit <status>
+say() { echo "sll-runtime: $*"; }
+dev='' yes='' floor=''
+for opt in $(cat /proc/cmdline); do
+    case $opt in
+    sll.manage=*) dev=${opt#*=} ;;
+    sll.manage_yes) yes=--yes ;;
+    sll.manage_raise_floor=*) floor=${opt#*=} ;;
+    esac
+done
+[ -n "$dev" ] || exit 0
+. /etc/sll/manage.conf
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu TPM2TOOLS_TCTI=device:/dev/tpmrm0
+for ko in $(cat /etc/sll-modules); do insmod "/$ko" 2>/dev/null; done
+i=0
+while [ ! -b "$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+umount /boot 2>/dev/null
+mkdir -p /boot
+if ! mount -t vfat "$dev" /boot 2>/tmp/manage.err; then
+    say "manage: cannot mount $dev: $(cat /tmp/manage.err)"
+    exit 0
+fi
+set -- --boot /boot --handle "$HANDLE" --pcrs "$PCRS" --keys "/boot$KEYS" --signed "$SIGNED" \
+    --ref "$REF" --state-pcrs "$STATE_PCRS"
+[ -z "$yes" ] || set -- "$@" "$yes"
+[ -z "$floor" ] || set -- "$@" --raise-floor "$floor"
+SLL_MANAGE_STEP_HOOK=/bin/sll-test-cut sll-manage approve "$@" </dev/null >/tmp/manage.out 2>&1
+status=$?
+while IFS= read -r line; do say "manage: $line"; done </tmp/manage.out
+umount /boot
+say "manage: exit $status"
+MANAGE
+chmod 0755 "$mg/etc/sll-runtime.d/65-manage"
+find "$mg" -exec touch -h -d @0 {} +
+(cd "$mg" && find . -mindepth 1 | sed 's|^\./||' | sort |
+    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -9 >"$tmp/manage.img"
+
 # --- install --------------------------------------------------------------------------
 install -m 0644 "${vmlinuz[0]}" "$outdir/vmlinuz"
 install -m 0644 "$tmp/initrd.img" "$outdir/initrd.img"
 install -m 0644 "$tmp/tpm2-tools.img" "$outdir/tpm2-tools.img"
 install -m 0644 "$tmp/luks.img" "$outdir/luks.img"
 install -m 0644 "$tmp/attest.img" "$outdir/attest.img"
+install -m 0644 "$tmp/manage.img" "$outdir/manage.img"
 printf '%s\n' "$want" >"$stamp"
 msg "built $outdir/vmlinuz ($(stat -c %s "$outdir/vmlinuz") bytes)," \
     "$outdir/initrd.img ($(stat -c %s "$outdir/initrd.img") bytes)," \
     "$outdir/tpm2-tools.img ($(stat -c %s "$outdir/tpm2-tools.img") bytes)," \
     "$outdir/luks.img ($(stat -c %s "$outdir/luks.img") bytes)," \
-    "$outdir/attest.img ($(stat -c %s "$outdir/attest.img") bytes)"
+    "$outdir/attest.img ($(stat -c %s "$outdir/attest.img") bytes)," \
+    "$outdir/manage.img ($(stat -c %s "$outdir/manage.img") bytes)"
