@@ -46,6 +46,7 @@ TESTS=(
 	"e2e: tests/e2e/test-upgrade.py"
 	"e2e: tests/e2e/test-attest.py"
 	"e2e: tests/e2e/test-management.py"
+	"e2e: tests/e2e/test-manage-upgrade.py"
 )
 
 passed=0 failed=0 failed_names=()

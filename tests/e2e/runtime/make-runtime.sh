@@ -622,7 +622,7 @@ cat >"$mg/bin/sll-test-cut" <<'CUT'
 [ -b /dev/vdb ] || exit 0
 want=$(head -c 64 /dev/vdb | tr -d '\000' | sed -n 's/^cut //p')
 [ "$want" = "$1" ] || exit 0
-echo "sll-runtime: power cut after step $1"
+echo "sll-runtime: power cut after step $1" >/dev/console
 echo b >/proc/sysrq-trigger
 sleep 10
 CUT
@@ -659,11 +659,13 @@ set -- --boot /boot --handle "$HANDLE" --pcrs "$PCRS" --keys "/boot$KEYS" --sign
     --ref "$REF" --state-pcrs "$STATE_PCRS"
 [ -z "$yes" ] || set -- "$@" "$yes"
 [ -z "$floor" ] || set -- "$@" --raise-floor "$floor"
-SLL_MANAGE_STEP_HOOK=/bin/sll-test-cut sll-manage approve "$@" </dev/null >/tmp/manage.out 2>&1
-status=$?
-while IFS= read -r line; do say "manage: $line"; done </tmp/manage.out
+# Its lines as they come (a power cut must not lose them).
+{
+    SLL_MANAGE_STEP_HOOK=/bin/sll-test-cut sll-manage approve "$@" </dev/null
+    echo $? >/tmp/manage.status
+} 2>&1 | while IFS= read -r line; do say "manage: $line"; done
 umount /boot
-say "manage: exit $status"
+say "manage: exit $(cat /tmp/manage.status)"
 MANAGE
 chmod 0755 "$mg/etc/sll-runtime.d/65-manage"
 find "$mg" -exec touch -h -d @0 {} +
