@@ -37,7 +37,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 HOST_LIBS := $(HOST_SYSROOT)/lib/libjson-c.a -lhogweed -lnettle
 
 .PHONY: all image slinit slpolicy sll-collect sll-attest demo test unit valgrind lint tidy esp \
-	sign clean distclean reprocheck deb deb-check fresh-check
+	sign clean distclean reprocheck deb deb-check fresh-check demo-upgrade
 
 # make image POLICY_PUBKEY=key.pub.pem: only policies signed with that key are accepted.
 # ROLLBACK_NV=0x01XXXXXX[:ordinary]: every policy's serial is checked against that TPM NV
@@ -161,6 +161,12 @@ $(BUILD)/sll-attest: $(SLL_ATTEST_OBJS)
 demo: all
 	$(MAKE) slpolicy sll-attest
 	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/e2e/demo.py
+
+# make demo-upgrade: README's "Upgrading with the management environment" in QEMU: a runtime
+# OS requests, the management environment asks and approves, the new kernel unseals.
+demo-upgrade: all
+	$(MAKE) slpolicy sll-attest
+	PYTHONPATH="$(CURDIR)/tests/lib$${PYTHONPATH:+:$$PYTHONPATH}" tests/e2e/demo-upgrade.py
 
 test: all
 	$(MAKE) slpolicy sll-collect sll-attest

@@ -20,9 +20,13 @@ fresh_make_root() {
 	cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
 }
 
-# fresh_mount DIR: slaves, so that unmounting inside never touches the host's mounts.
+# fresh_mount DIR: slaves, so that unmounting inside never touches the host's mounts. The
+# root is a mount point of its own too, as / is on a machine: `unshare -m` (a test's private
+# mount namespace) cannot change the propagation of a / that is not one.
 fresh_mount() {
 	local dir=$1 d
+	mount --bind "$dir" "$dir"
+	mount --make-rslave "$dir"
 	mount -t proc proc "$dir/proc"
 	for d in dev sys; do
 		mount --rbind "/$d" "$dir/$d"
@@ -35,6 +39,7 @@ fresh_umount() {
 	for d in dev sys proc; do
 		if mountpoint -q "$dir/$d"; then umount -R "$dir/$d" || umount -lR "$dir/$d"; fi
 	done
+	if mountpoint -q "$dir"; then umount "$dir" || umount -l "$dir"; fi
 }
 
 # fresh_remove_root DIR: unmounted first; refuses while anything is still mounted below it.

@@ -41,6 +41,8 @@ usage: ${0##*/} --kernel IMG --log FILE [options] [-- extra QEMU args]
                      the raw disk FILE in as a USB stick (QMP, on a qemu-xhci
                      controller): a disk that appears late, after slinit started
   --console          also echo the serial console to stdout
+  --interactive      --console, and this script's stdin is the serial console's input (a
+                     test answers a question the guest asks)
 EOF
     exit 2
 }
@@ -51,7 +53,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 relay_py=$here/drtm-relay.py
 
 kernel='' log='' timeout=120 banks=sha1,sha256 append='' have_append=0
-drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 relay_log='' extra=()
+drtm=1 initrd='' drives=() tpm_state='' tpm=1 console=0 interactive=0 relay_log='' extra=()
 dce_locality=2 kill_tpm_on='' uefi=0 hotplug_on='' hotplug_file='' tpm_device=tpm-tis dce_on=''
 
 while (($#)); do
@@ -74,6 +76,7 @@ while (($#)); do
         --no-tpm) tpm=0; shift ;;
         --uefi) uefi=1; shift ;;
         --console) console=1; shift ;;
+        --interactive) console=1 interactive=1; shift ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) usage ;;
         *) msg "unknown option: $1"; usage ;;
@@ -193,7 +196,11 @@ fi
 qemu+=("${extra[@]}")
 
 : >"$log"
-"${qemu[@]}" </dev/null &
+if ((interactive)); then
+    "${qemu[@]}" <&0 &
+else
+    "${qemu[@]}" </dev/null &
+fi
 qemu_pid=$!
 if [[ -n $kill_tpm_on && -n $swtpm_pid ]]; then
     # Fault injection: poll the console; the exits of swtpm and the relay that follow

@@ -16,9 +16,10 @@ dynamic launch. Checked:
   ordinary index and a counter to the new serial;
 - an interruption after each step (the step hook kills sll-manage) leaves a policy and .sig
   that slpolicy verify accepts: the old one before the policy step, the new one after;
-- nothing staged: says so, exit 0.
+- nothing staged: says so, exit 0; a control character in the staged policy is shown as '?'.
 """
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ import sys
 import tempfile
 
 from sll_test.checks import Checks
+from sll_test.manage import make_keys
 from sll_test.paths import BUILD, ROOT, SLPOLICY
 from sll_test.swtpm import SwTpm
 
@@ -39,20 +41,6 @@ t = Checks()
 
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, **kw)
-
-
-def openssl(*args):
-    return run(["openssl", *args], check=True).stdout
-
-
-def keys(tmp):
-    k = {n: os.path.join(tmp, n) for n in ("ed.pem", "ed.pub", "rsa.pem", "rsa.pub")}
-    openssl("genpkey", "-algorithm", "ed25519", "-out", k["ed.pem"])
-    openssl("pkey", "-in", k["ed.pem"], "-pubout", "-out", k["ed.pub"])
-    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
-            "-out", k["rsa.pem"])
-    openssl("pkey", "-in", k["rsa.pem"], "-pubout", "-out", k["rsa.pub"])
-    return k
 
 
 def put(boot, path, data):
@@ -99,7 +87,7 @@ def main():
     env = dict(os.environ, PATH=os.path.join(ROOT, "tools") + ":" + BUILD + ":" +
                os.environ["PATH"])
     with tempfile.TemporaryDirectory() as tmp, SwTpm(os.path.join(tmp, "tpm")) as tpm:
-        k = keys(tmp)
+        k = make_keys(tmp)
         tpm.dynamic_launch(b"sl image")
         mark = hashlib.sha256(b"management launch").digest()
         values = os.path.join(tmp, "values")
@@ -220,6 +208,19 @@ def main():
                     and verify(k, live) and serial == want_new,
                     f"cut after {step}: the {'new' if want_new else 'old'} policy, its .sig "
                     "verifies", r.stderr.decode()[-200:])
+
+        # A terminal control sequence in the staged policy (U+009B, CSI in UTF-8): shown as '?'.
+        b = os.path.join(tmp, "csi")
+        live = make_boot(b, k)
+        staged = json.loads(read(live + ".staged"))
+        staged["entries"][0]["cmdline"] += " \u009b2K"
+        with open(live + ".staged", "wb") as f:
+            f.write(json.dumps(staged, indent=1, ensure_ascii=False).encode())
+        r = manage("approve", "--boot", b, "--handle", HANDLE, "--pcrs", KEY_PCRS, "--keys",
+                   keyfile, stdin=b"no\n")
+        t.check(b"\xc2\x9b" not in r.stderr and b'cmdline "quiet ??2K"' in r.stderr and
+                b'sll-manage: | +' in r.stderr, "a control character in the staged policy is "
+                "shown as '?' (entries and changes)", r.stderr.decode()[:300])
 
         # --raise-floor: an ordinary index, then a counter.
         for index, attrs in (("0x01500120", "ownerwrite|ownerread|authread|no_da"),

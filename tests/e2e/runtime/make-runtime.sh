@@ -75,10 +75,11 @@
 #             jq, openssl and the libraries they need beyond tpm2-tools.img's,
 #             tools/sll-manage, /etc/sll/manage.conf (its handle, PCRs, key and signed-state
 #             paths), and /etc/sll-runtime.d/65-manage: with sll.manage=DEVICE it mounts the
-#             boot partition read-write and runs sll-manage approve (sll.manage_yes: --yes;
-#             sll.manage_raise_floor=INDEX), printing each of its lines as
+#             boot partition read-write and runs sll-manage approve on the console, which
+#             asks the admin (sll.manage_raise_floor=INDEX: --raise-floor INDEX); with
+#             sll.manage_yes it runs with --yes and prints each of its lines as
 #               sll-runtime: manage: <line>
-#             then "sll-runtime: manage: exit <status>". Its step hook, /bin/sll-test-cut,
+#             then, either way, "sll-runtime: manage: exit <status>". Its step hook, /bin/sll-test-cut,
 #             cuts the power (sysrq b) after the step a test names on a control disk,
 #             /dev/vdb holding "cut STEP", printing "sll-runtime: power cut after step STEP".
 # attest.img: an initrd for the attestation test (listed after initrd.img): the
@@ -659,11 +660,18 @@ set -- --boot /boot --handle "$HANDLE" --pcrs "$PCRS" --keys "/boot$KEYS" --sign
     --ref "$REF" --state-pcrs "$STATE_PCRS"
 [ -z "$yes" ] || set -- "$@" "$yes"
 [ -z "$floor" ] || set -- "$@" --raise-floor "$floor"
-# Its lines as they come (a power cut must not lose them).
-{
-    SLL_MANAGE_STEP_HOOK=/bin/sll-test-cut sll-manage approve "$@" </dev/null
+export SLL_MANAGE_STEP_HOOK=/bin/sll-test-cut
+if [ -n "$yes" ]; then
+    # Its lines as they come (a power cut must not lose them).
+    {
+        sll-manage approve "$@" </dev/null
+        echo $? >/tmp/manage.status
+    } 2>&1 | while IFS= read -r line; do say "manage: $line"; done
+else
+    # On the console, which asks the admin (its input is QEMU's serial input in the tests).
+    sll-manage approve "$@"
     echo $? >/tmp/manage.status
-} 2>&1 | while IFS= read -r line; do say "manage: $line"; done
+fi
 umount /boot
 say "manage: exit $(cat /tmp/manage.status)"
 MANAGE

@@ -74,10 +74,11 @@ class Boot:
 
 def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drtm=True,
          timeout=180, image=IMAGE, tpm_state=None, drives=(), harness_args=(), qemu_args=(),
-         uefi=False):
+         uefi=False, answers=()):
     """uefi: OVMF boots the disk's EFI/BOOT/BOOTX64.EFI (which must be image) with the
     image's built-in command line only; otherwise QEMU's -kernel with append (of which the
-    image keeps only the sl.* words)."""
+    image keeps only the sl.* words). answers: (text, reply) pairs: once the console shows
+    text, reply is typed on it (each once, in order)."""
     args = [os.path.join(ROOT, "tests", "harness", "boot-qemu.sh"), "--kernel", image,
             "--log", log_path, "--banks", ",".join(banks), "--timeout", str(timeout)]
     if uefi:
@@ -100,8 +101,32 @@ def boot(log_path, disk=None, banks=("sha1", "sha256"), append="", tpm=True, drt
     args += list(harness_args)
     if qemu_args:
         args += ["--", *qemu_args]
-    r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return Boot(log_path, r.returncode)
+    if not answers:
+        r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return Boot(log_path, r.returncode)
+    return Boot(log_path, interact(args + ["--interactive"], list(answers)))
+
+
+def interact(args, answers):
+    """Runs the harness with the console on a pipe, typing each answer when its prompt shows
+    up; returns the exit status."""
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    seen = b""
+    while True:
+        chunk = os.read(p.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        seen = seen + chunk if answers else b""
+        if answers and answers[0][0].encode() in seen:
+            try:
+                p.stdin.write(answers.pop(0)[1].encode())
+                p.stdin.flush()
+            except BrokenPipeError:
+                pass
+            seen = b""
+    p.stdin.close()
+    return p.wait()
 
 
 def boot_stage(name, stage, logs, disk_name="disk.img", fs="vfat", **boot_kw):
