@@ -209,7 +209,7 @@ def provision(tmp, keys, image, check):
     s.put("/initrd.img-6.1.0-2", combined + bytes(4))
     conf = os.path.join(tmp, "kernel-hook.conf")
     with open(conf, "w") as f:
-        f.write(f"BOOT={s.dir}\n")
+        f.write(f"BOOT={s.dir}\nSTATE={tmp}/kernel-hook-state\n")
     env = dict(os.environ, SLL_KERNEL_HOOK_CONF=conf,
                PATH=BUILD + ":" + os.path.join(ROOT, "tools") + ":" + os.environ["PATH"])
     r = run([HOOK, "6.1.0-2", s.dir + "/vmlinuz-6.1.0-2"], env=env)
