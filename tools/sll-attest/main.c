@@ -187,14 +187,16 @@ static int add_public(json_object *doc, const char *key, const TPM2B_PUBLIC *pub
 	return add_hex(doc, key, buf, len);
 }
 
+/* The options of the commands that take none of their own (enroll, activate). */
+static const struct option tpm_out_opts[] = {
+	{ "tcti", required_argument, NULL, 't' },
+	{ "out", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
 static int cmd_enroll(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "tcti", required_argument, NULL, 't' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct args a = { 0 };
 	struct attest_tpm *tpm = NULL;
 	_cleanup_free_ uint8_t *cert = NULL;
@@ -203,7 +205,7 @@ static int cmd_enroll(int argc, char **argv)
 	TPM2B_NAME ak_name = { 0 };
 	TPM2_HANDLE ek = 0, ak = 0;
 	json_object *doc;
-	int r = parse_args("enroll", opts, argc, argv, &a);
+	int r = parse_args("enroll", tpm_out_opts, argc, argv, &a);
 
 	if (r >= 0)
 		return r;
@@ -368,12 +370,6 @@ static int load_credential(const char *path, TPM2B_ID_OBJECT *blob, TPM2B_ENCRYP
 
 static int cmd_activate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "tcti", required_argument, NULL, 't' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct args a = { 0 };
 	struct attest_tpm *tpm = NULL;
 	TPM2B_ID_OBJECT blob = { 0 };
@@ -382,7 +378,7 @@ static int cmd_activate(int argc, char **argv)
 	TPM2B_DIGEST certinfo = { 0 };
 	TPM2_HANDLE ek = 0, ak = 0;
 	json_object *doc;
-	int r = parse_args("activate", opts, argc, argv, &a);
+	int r = parse_args("activate", tpm_out_opts, argc, argv, &a);
 
 	if (r >= 0)
 		return r;
