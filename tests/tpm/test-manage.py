@@ -55,8 +55,9 @@ def read(path):
 
 
 def make_boot(boot, k):
-    """A boot directory: serial 1 (runtime "debian", management "manage"), signed; a new kernel
-    and the policy that allows it staged (serial 2), as sll-kernel-hook or allow leave it."""
+    """A boot directory: serial 1 (runtime "debian", management "management"), signed; a new kernel
+    and the policy that allows it staged (serial 2), as sll-kernel-hook or allow leave it, its
+    list also allowing the old kernel."""
     for p in ("/vmlinuz-1", "/vmlinuz-2", "/initrd-1", "/vmlinuz-m", "/initrd-m"):
         put(boot, p, p.encode() * 1000)
     r = run([SLPOLICY, "new", "--root", boot, "--kernel", "/vmlinuz-1", "--initrd", "/initrd-1",
@@ -68,6 +69,12 @@ def make_boot(boot, k):
     shutil.copy(live, live + ".staged")
     run([SLPOLICY, "allow", live + ".staged", "--root", boot, "--entry", "debian", "--kernel",
          "/vmlinuz-2", "--move"], check=True)
+    # The old kernel's digest still allowed too (a downgrade path the admin should see).
+    staged = json.loads(read(live + ".staged"))
+    old = "sha256:" + hashlib.sha256(read(boot + "/vmlinuz-1")).hexdigest()
+    staged["entries"][0]["allow"]["kernel"].append(old)
+    with open(live + ".staged", "w") as f:
+        json.dump(staged, f, indent=1)
     return live
 
 
@@ -143,10 +150,13 @@ def main():
         t.check(r.returncode == 1 and 'not approved ("no"); nothing changed' in out
                 and snapshot(boot) == before, "answered no: nothing changed", out[-200:])
         d2 = hashlib.sha256(read(boot + "/vmlinuz-2")).hexdigest()
+        d1 = hashlib.sha256(read(boot + "/vmlinuz-1")).hexdigest()
         t.check(f"/vmlinuz-2 sha256:{d2} (allowed)" in out and "serial 1 -> 2" in out and
+                f"the list also allows sha256:{d1}" in out and
                 any(x.startswith("sll-manage: | +") and "/vmlinuz-2" in x
                     for x in out.splitlines()),
-                "the admin is shown the kernel, its digest and the changes", out[:600])
+                "the admin is shown the kernel, its digest, the other digests its list allows "
+                "(the old kernel's) and the changes", out[:600])
 
         staged = read(live + ".staged")
         r = manage(*approve, stdin=b"yes\n")
@@ -183,13 +193,22 @@ def main():
         t.check(r.returncode == 0 and b"nothing staged" in r.stderr, "nothing staged: exit 0")
 
         # A staged serial that is not above the live one.
-        shutil.copy(live, live + ".staged")
+        same = json.loads(read(live))
+        same["entries"][0]["cmdline"] += " changed"
+        with open(live + ".staged", "w") as f:
+            json.dump(same, f, indent=1)
         before = snapshot(boot)
         r = manage(*approve, "--yes")
         t.check(r.returncode == 1 and b"serial 2 is not above the live policy's (2)" in r.stderr
                 and snapshot(boot) == before, "a staged serial not above: refused",
                 r.stderr.decode()[-200:])
-        os.remove(live + ".staged")
+        # The live policy's own bytes staged (an approval cut short after its policy step).
+        shutil.copy(live, live + ".staged")
+        r = manage(*approve, "--yes")
+        t.check(r.returncode == 0 and b"the staged policy is the live one already: removed"
+                in r.stderr and not os.path.exists(live + ".staged"),
+                "the live policy staged again: the leftover is removed, exit 0",
+                r.stderr.decode()[-200:])
 
         # Interrupted after each step: a policy slinit accepts, old or new.
         hook = os.path.join(tmp, "cut")
@@ -214,13 +233,15 @@ def main():
         live = make_boot(b, k)
         staged = json.loads(read(live + ".staged"))
         staged["entries"][0]["cmdline"] += " \u009b2K"
+        staged["entries"][1]["kernel"] += "\u009b1A"  # the management entry's: never predicted
         with open(live + ".staged", "wb") as f:
             f.write(json.dumps(staged, indent=1, ensure_ascii=False).encode())
         r = manage("approve", "--boot", b, "--handle", HANDLE, "--pcrs", KEY_PCRS, "--keys",
                    keyfile, stdin=b"no\n")
         t.check(b"\xc2\x9b" not in r.stderr and b'cmdline "quiet ??2K"' in r.stderr and
-                b'sll-manage: | +' in r.stderr, "a control character in the staged policy is "
-                "shown as '?' (entries and changes)", r.stderr.decode()[:300])
+                b'sll-manage: | +' in r.stderr and b"/vmlinuz-m??1A: MISSING" in r.stderr,
+                "a control character in the staged policy is shown as '?' (a command line, a "
+                "path, the changes)", r.stderr.decode()[:300])
 
         # --raise-floor: an ordinary index, then a counter.
         for index, attrs in (("0x01500120", "ownerwrite|ownerread|authread|no_da"),
